@@ -1,0 +1,308 @@
+//! The configuration as written: serde structs with `deny_unknown_fields`. These are the
+//! unchecked types; `check` turns them into the checked `spec` types that the rest of geobayes
+//! requires. Optional keys are `Option`s here; `check` fills in the defaults (and the resolved
+//! config written to the result file shows them).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<RawProblem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior: Option<RawPrior>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<LikelihoodKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<RawMethod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<RawParallel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<RawOutput>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RawProblem {
+    /// d = G m with G from a `.npy` file.
+    Linear(RawLinear),
+    /// 2D travel-time tomography (fast marching with a factored point source).
+    Traveltime2d(RawTravelTime2d),
+}
+
+/// A file reference: `{file: path}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    pub file: PathBuf,
+}
+
+/// Per-parameter values: one number for all, a list, or a file (`.npy` or text).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged, expecting = "a number, a list of numbers, or {file: PATH}")]
+pub enum RawValues {
+    Scalar(f64),
+    List(Vec<f64>),
+    File(FileRef),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLinear {
+    /// G, shape (n_data, n_params), `.npy`.
+    pub matrix: FileRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<RawData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_model: Option<RawValues>,
+}
+
+/// Observed data: a file (rows = data order), and/or one σ for every datum.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    /// Coordinates of the first node, km (x, y[, z]).
+    pub origin: Vec<f64>,
+    /// Node spacing, km (x, y[, z]).
+    pub spacing: Vec<f64>,
+    /// Number of nodes (x, y[, z]).
+    pub shape: Vec<usize>,
+}
+
+/// Stations: `{file: stations.txt}` (name x y per line) or inline `[[x, y], ...]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged, expecting = "{file: PATH} or a list of [x, y] pairs")]
+pub enum RawStations {
+    File(FileRef),
+    Inline(Vec<Vec<f64>>),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTravelTime2d {
+    pub grid: RawGrid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_refine: Option<usize>,
+    pub stations: RawStations,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<RawData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_model: Option<RawValues>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorKind {
+    Uniform,
+    Gaussian,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrior {
+    pub kind: PriorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lower: Option<RawValues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upper: Option<RawValues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<RawValues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<RawValues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<RawSmoothing>,
+}
+
+/// -½ ‖D m‖² / σ² with D the first or second differences along every grid axis.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmoothing {
+    pub order: u8,
+    pub sigma: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LikelihoodKind {
+    /// Independent Gaussian errors with the data's σ.
+    Gaussian,
+    /// No data term: the run samples the prior.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RawMethod {
+    Svgd(RawSvgd),
+    Mh(RawMh),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Sgd,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelKind {
+    Rbf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BandwidthRule {
+    /// h = multiplier · median(‖xᵢ − xⱼ‖²) / ln(N + 1), over pairs i < j.
+    Median,
+}
+
+/// The kernel bandwidth: a rule (`median`) or a fixed h.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(untagged, expecting = "`median` or a positive number")]
+pub enum RawBandwidth {
+    Rule(BandwidthRule),
+    Fixed(f64),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKernel {
+    pub kind: KernelKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<RawBandwidth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiplier: Option<f64>,
+}
+
+/// Step decay: step = step_size · factor^⌊t / every⌋.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecay {
+    pub factor: f64,
+    pub every: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitKind {
+    /// Member-keyed draws from the prior's marginals.
+    Prior,
+}
+
+/// Initial members: `prior` or `{file: init.npy}` (members × params, physical units).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged, expecting = "`prior` or {file: PATH}")]
+pub enum RawInit {
+    Kind(InitKind),
+    File(FileRef),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSvgd {
+    pub n_particles: usize,
+    pub iterations: usize,
+    pub step_size: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adam: Option<RawAdam>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<RawKernel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decay: Option<RawDecay>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<RawInit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failed_fraction: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProposal {
+    /// Initial random-walk std in the unconstrained space; default 2.38/√d × the prior's
+    /// unconstrained std per parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_scale: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapt: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapt_every: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_acceptance: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMh {
+    pub n_chains: usize,
+    /// Total iterations per chain, burn-in included.
+    pub iterations: usize,
+    pub burn_in: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thin: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<RawProposal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<RawInit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failed_fraction: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParallel {
+    /// Threads per rank (0: all the cores rayon sees).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProgressMode {
+    /// A bar on a terminal, heartbeat lines otherwise.
+    Auto,
+    Bar,
+    Lines,
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// The result file (`.h5`), relative to the config file.
+    pub path: PathBuf,
+    /// Write a checkpoint every k iterations (0: only the final result).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressMode>,
+}

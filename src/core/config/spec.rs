@@ -1,0 +1,242 @@
+//! The checked configuration: every value validated, defaults filled in, files read. Built only
+//! by `check::validate`; the rest of geobayes takes these types, never the raw ones.
+
+use std::path::PathBuf;
+
+use ndarray::{Array1, Array2};
+
+pub use super::raw::{BandwidthRule, LikelihoodKind, OptimizerKind, ProgressMode};
+
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub name: String,
+    pub seed: u64,
+    pub problem: ProblemSpec,
+    /// Present when the config was validated for `run` (or has the block).
+    pub prior: Option<PriorSpec>,
+    pub likelihood: LikelihoodKind,
+    pub method: Option<MethodSpec>,
+    pub parallel: ParallelSpec,
+    pub output: Option<OutputSpec>,
+    pub source: ConfigSource,
+}
+
+/// Where the config came from, for provenance and resume checks.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub path: PathBuf,
+    pub text: String,
+    /// The config with defaults filled in, as YAML.
+    pub resolved: String,
+    /// FNV-1a 64 of the resolved text, hex; a resume must match it.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProblemSpec {
+    Linear(LinearSpec),
+    TravelTime2d(TravelTime2dSpec),
+}
+
+impl ProblemSpec {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ProblemSpec::Linear(_) => "linear",
+            ProblemSpec::TravelTime2d(_) => "traveltime2d",
+        }
+    }
+
+    pub fn n_params(&self) -> usize {
+        match self {
+            ProblemSpec::Linear(l) => l.matrix.ncols(),
+            ProblemSpec::TravelTime2d(t) => t.grid.n_nodes(),
+        }
+    }
+
+    pub fn data(&self) -> &DataSpec {
+        match self {
+            ProblemSpec::Linear(l) => &l.data,
+            ProblemSpec::TravelTime2d(t) => &t.data,
+        }
+    }
+
+    pub fn reference_model(&self) -> Option<&Array1<f64>> {
+        match self {
+            ProblemSpec::Linear(l) => l.reference_model.as_ref(),
+            ProblemSpec::TravelTime2d(t) => t.reference_model.as_ref(),
+        }
+    }
+
+    /// Smoothing operators act along these axes (grid shape, x first); a linear problem is one
+    /// axis over the parameter index.
+    pub fn axes_shape(&self) -> Vec<usize> {
+        match self {
+            ProblemSpec::Linear(l) => vec![l.matrix.ncols()],
+            ProblemSpec::TravelTime2d(t) => t.grid.shape.to_vec(),
+        }
+    }
+}
+
+/// The data of a problem: σ per datum always, observed values when a data file was given.
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    pub sigma: Array1<f64>,
+    pub observed: Option<Array1<f64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinearSpec {
+    /// (n_data, n_params).
+    pub matrix: Array2<f64>,
+    pub data: DataSpec,
+    pub reference_model: Option<Array1<f64>>,
+}
+
+/// A regular 2D grid; nodes in C order with x fastest (index = iy · nx + ix).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid2Spec {
+    pub origin: [f64; 2],
+    pub spacing: [f64; 2],
+    /// Nodes along (x, y).
+    pub shape: [usize; 2],
+}
+
+impl Grid2Spec {
+    pub fn n_nodes(&self) -> usize {
+        self.shape[0] * self.shape[1]
+    }
+    /// Coordinate of the last node along `axis`.
+    pub fn end(&self, axis: usize) -> f64 {
+        self.origin[axis] + self.spacing[axis] * (self.shape[axis] - 1) as f64
+    }
+    pub fn contains(&self, p: [f64; 2]) -> bool {
+        (0..2).all(|a| p[a] >= self.origin[a] && p[a] <= self.end(a))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Station {
+    pub name: String,
+    pub position: [f64; 2],
+}
+
+#[derive(Debug, Clone)]
+pub struct TravelTime2dSpec {
+    pub grid: Grid2Spec,
+    pub forward_refine: usize,
+    pub stations: Vec<Station>,
+    /// (source, receiver) station indices, in data order.
+    pub pairs: Vec<(usize, usize)>,
+    pub data: DataSpec,
+    pub reference_model: Option<Array1<f64>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Marginals {
+    Uniform { lower: Array1<f64>, upper: Array1<f64> },
+    Gaussian { mean: Array1<f64>, std: Array1<f64> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmoothingSpec {
+    /// 1: first differences, 2: second differences.
+    pub order: u8,
+    pub sigma: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PriorSpec {
+    pub marginals: Marginals,
+    pub smoothing: Option<SmoothingSpec>,
+    /// Grid shape along which smoothing acts (x first).
+    pub axes_shape: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum InitSpec {
+    Prior,
+    /// (members × params) in physical units.
+    Members(Array2<f64>),
+}
+
+#[derive(Debug, Clone)]
+pub enum MethodSpec {
+    Svgd(SvgdSpec),
+    Mh(MhSpec),
+}
+
+impl MethodSpec {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            MethodSpec::Svgd(_) => "svgd",
+            MethodSpec::Mh(_) => "mh",
+        }
+    }
+    pub fn iterations(&self) -> usize {
+        match self {
+            MethodSpec::Svgd(s) => s.iterations,
+            MethodSpec::Mh(m) => m.iterations,
+        }
+    }
+    pub fn n_members(&self) -> usize {
+        match self {
+            MethodSpec::Svgd(s) => s.n_particles,
+            MethodSpec::Mh(m) => m.n_chains,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BandwidthSpec {
+    Median { multiplier: f64 },
+    Fixed(f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamSpec {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SvgdSpec {
+    pub n_particles: usize,
+    pub iterations: usize,
+    pub step_size: f64,
+    pub optimizer: OptimizerKind,
+    pub adam: AdamSpec,
+    pub bandwidth: BandwidthSpec,
+    /// (factor, every).
+    pub decay: Option<(f64, usize)>,
+    pub init: InitSpec,
+    pub max_failed_fraction: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MhSpec {
+    pub n_chains: usize,
+    pub iterations: usize,
+    pub burn_in: usize,
+    pub thin: usize,
+    /// `None`: 2.38/√d × the prior's unconstrained std per parameter.
+    pub initial_scale: Option<f64>,
+    pub adapt: bool,
+    pub adapt_every: usize,
+    pub target_acceptance: f64,
+    pub init: InitSpec,
+    pub max_failed_fraction: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParallelSpec {
+    /// Threads per rank; 0 lets rayon choose.
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub path: PathBuf,
+    pub checkpoint_every: usize,
+    pub progress: ProgressMode,
+}

@@ -1,0 +1,85 @@
+//! The names of the result file (DESIGN.md's output table). Users and tests rely on them: extend,
+//! never rename.
+
+pub mod group {
+    pub const POSTERIOR: &str = "posterior";
+    pub const SAMPLE_STATS: &str = "sample_stats";
+    pub const OBSERVED_DATA: &str = "observed_data";
+    pub const CONSTANT_DATA: &str = "constant_data";
+    pub const POSTERIOR_PREDICTIVE: &str = "posterior_predictive";
+    pub const SUMMARY: &str = "summary";
+    pub const DIAGNOSTICS: &str = "diagnostics";
+    pub const PROVENANCE: &str = "provenance";
+    /// Method state for `--resume`; present only while `status` is `checkpoint`.
+    pub const CHECKPOINT: &str = "checkpoint";
+}
+
+pub mod dim {
+    pub const CHAIN: &str = "chain";
+    pub const DRAW: &str = "draw";
+    pub const PARAM: &str = "param";
+    pub const OBS: &str = "obs";
+    pub const ITERATION: &str = "iteration";
+}
+
+pub mod var {
+    pub const M: &str = "m";
+    pub const PARAM_X: &str = "param_x";
+    pub const PARAM_Y: &str = "param_y";
+    pub const PARAM_Z: &str = "param_z";
+    pub const LP: &str = "lp";
+    pub const LOG_LIKELIHOOD: &str = "log_likelihood";
+    pub const ACCEPTED: &str = "accepted";
+    pub const ACCEPTANCE_RATE: &str = "acceptance_rate";
+    pub const N_FAILED: &str = "n_failed";
+    pub const D: &str = "d";
+    pub const SIGMA: &str = "sigma";
+    pub const MEAN: &str = "mean";
+    pub const STD: &str = "std";
+    pub const Q05: &str = "q05";
+    pub const Q50: &str = "q50";
+    pub const Q95: &str = "q95";
+    /// Ray coverage Σ_i |∂d_i/∂m_j| at the posterior mean (travel-time problems).
+    pub const COVERAGE: &str = "coverage";
+    /// Rank-normalised split R-hat and bulk ESS per parameter (McMC).
+    pub const RHAT: &str = "rhat";
+    pub const ESS_BULK: &str = "ess_bulk";
+    pub const MISFIT: &str = "misfit";
+    pub const STEP_SIZE: &str = "step_size";
+    pub const BANDWIDTH: &str = "bandwidth";
+    pub const ACCEPTANCE: &str = "acceptance";
+    pub const LP_MEAN: &str = "lp_mean";
+    pub const WALL_TIME: &str = "wall_time";
+    pub const CONFIG: &str = "config";
+    pub const CONFIG_SOURCE: &str = "config_source";
+    pub const NEXT_ITERATION: &str = "next_iteration";
+}
+
+pub mod attr {
+    pub const VERSION: &str = "version";
+    pub const GIT_COMMIT: &str = "git_commit";
+    pub const FEATURES: &str = "features";
+    pub const N_RANKS: &str = "n_ranks";
+    pub const SEED: &str = "seed";
+    pub const CONFIG_HASH: &str = "config_hash";
+    pub const STATUS: &str = "status";
+    pub const NAME: &str = "name";
+    pub const METHOD: &str = "method";
+    pub const PROBLEM: &str = "problem";
+    pub const N_MEMBERS: &str = "n_members";
+    pub const ITERATIONS: &str = "iterations";
+    pub const ITERATIONS_DONE: &str = "iterations_done";
+    pub const CREATED: &str = "created";
+    pub const WALL_SECONDS: &str = "wall_seconds";
+    pub const N_SAMPLES: &str = "n_samples";
+    pub const UNITS: &str = "units";
+    pub const LONG_NAME: &str = "long_name";
+    pub const COORDINATES: &str = "coordinates";
+    /// ArviZ reads these to label the inference library.
+    pub const INFERENCE_LIBRARY: &str = "inference_library";
+    pub const INFERENCE_LIBRARY_VERSION: &str = "inference_library_version";
+}
+
+/// Root attributes that differ between equivalent runs (rank count, times) and are therefore
+/// left out of bit-identity comparisons, like the wall-time trace.
+pub const NON_REPRODUCIBLE: &[&str] = &[attr::N_RANKS, attr::CREATED, attr::WALL_SECONDS, var::WALL_TIME];

@@ -1,0 +1,63 @@
+//! `Comm` over MPI (feature `mpi`), with rsmpi. OpenMPI is the tested implementation.
+
+use mpi::datatype::PartitionMut;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use mpi::Count;
+
+use super::Comm;
+
+/// The world communicator of an MPI run. Holds the universe: dropping it finalises MPI.
+pub struct MpiComm {
+    world: SimpleCommunicator,
+    _universe: mpi::environment::Universe,
+}
+
+impl MpiComm {
+    /// Initialises MPI. Returns `None` when MPI was already initialised by someone else.
+    /// A binary started without `mpirun` runs as a singleton of size 1.
+    pub fn initialize() -> Option<Self> {
+        let universe = mpi::initialize()?;
+        let world = universe.world();
+        Some(MpiComm { world, _universe: universe })
+    }
+}
+
+fn to_count(n: usize) -> Count {
+    Count::try_from(n).expect("MPI message length exceeds the range of an MPI count")
+}
+
+impl Comm for MpiComm {
+    fn rank(&self) -> usize {
+        self.world.rank() as usize
+    }
+    fn size(&self) -> usize {
+        self.world.size() as usize
+    }
+    fn all_gather_varcount(&self, local: &[f64], counts: &[usize], out: &mut [f64]) {
+        let counts: Vec<Count> = counts.iter().map(|&c| to_count(c)).collect();
+        let displs: Vec<Count> = counts
+            .iter()
+            .scan(0, |acc, &c| {
+                let start = *acc;
+                *acc += c;
+                Some(start)
+            })
+            .collect();
+        let mut partition = PartitionMut::new(out, counts, displs);
+        self.world.all_gather_varcount_into(local, &mut partition);
+    }
+    fn broadcast_bytes(&self, root: usize, bytes: &mut Vec<u8>) {
+        let root_process = self.world.process_at_rank(root as i32);
+        let mut len = bytes.len() as u64;
+        root_process.broadcast_into(&mut len);
+        bytes.resize(len as usize, 0);
+        root_process.broadcast_into(&mut bytes[..]);
+    }
+    fn barrier(&self) {
+        self.world.barrier();
+    }
+    fn abort(&self, code: i32) -> ! {
+        self.world.abort(code)
+    }
+}

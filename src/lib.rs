@@ -1,0 +1,11 @@
+//! geobayes: Bayesian geophysical inversion on anything from a laptop to a GPU cluster.
+//!
+//! Layers, top to bottom (imports point down only): `cli` → `driver` → `inference` →
+//! `posterior` → `physics` → `core`. See DESIGN.md in the project's shared documents.
+//!
+//! Cargo features:
+//! - `mpi` (default): distribute ensemble members over MPI ranks (OpenMPI tested). Without it the
+//!   binary runs as one process and ignores `mpirun`.
+
+pub mod core;
+pub mod physics;

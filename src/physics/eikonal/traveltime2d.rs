@@ -1,0 +1,164 @@
+//! 2D travel-time tomography: velocities on a parameter grid, interpolated bilinearly to a
+//! forward grid refined `refine` times, fast marching from every source station, and times at
+//! the receivers as T₀ times the interpolated τ. The vector-Jacobian product runs the exact
+//! adjoint per source (skipping sources whose data have a zero cotangent) and chains through
+//! s = 1/v, the source slowness and the prolongation.
+
+use ndarray::{Array1, ArrayView1, ArrayViewMut1};
+
+use super::adjoint::adjoint_into;
+use super::fmm::{FmmWorkspace, PointSource, travel_time_at};
+use super::mesh::{Mesh, Prolongation, Stencil};
+use crate::physics::{ForwardModel, Linearization, PhysicsError, check_model};
+
+/// One source station and the data it produces.
+#[derive(Debug, Clone)]
+struct Shot {
+    position: [f64; 2],
+    /// Interpolation of the velocity at the source, on the forward mesh.
+    source_stencil: Stencil,
+    /// (datum index, receiver position).
+    receivers: Vec<(usize, [f64; 2])>,
+}
+
+/// The 2D travel-time forward model. Parameters are velocities (km/s) on the parameter grid in
+/// C order (y, x), x fastest; data are times (s) in the order of `pairs`.
+pub struct TravelTime2d {
+    prolongation: Prolongation<2>,
+    n_params: usize,
+    n_data: usize,
+    shots: Vec<Shot>,
+}
+
+impl TravelTime2d {
+    /// `grid` is the parameter grid, `refine` the forward-grid refinement, `stations` their
+    /// positions (inside the grid) and `pairs` the (source, receiver) station indices per datum.
+    pub fn new(grid: Mesh<2>, refine: usize, stations: &[[f64; 2]], pairs: &[(usize, usize)]) -> Self {
+        let prolongation = Prolongation::new(grid, refine);
+        let fine = *prolongation.fine();
+        let mut shots: Vec<(usize, Shot)> = Vec::new();
+        for (datum, &(src, rcv)) in pairs.iter().enumerate() {
+            assert!(fine.contains(stations[src]) && fine.contains(stations[rcv]), "stations must lie inside the grid");
+            let k = match shots.iter().position(|(s, _)| *s == src) {
+                Some(k) => k,
+                None => {
+                    shots.push((src, Shot { position: stations[src], source_stencil: fine.stencil(stations[src]), receivers: Vec::new() }));
+                    shots.len() - 1
+                }
+            };
+            shots[k].1.receivers.push((datum, stations[rcv]));
+        }
+        TravelTime2d { prolongation, n_params: grid.n_nodes(), n_data: pairs.len(), shots: shots.into_iter().map(|(_, s)| s).collect() }
+    }
+
+    pub fn forward_mesh(&self) -> &Mesh<2> {
+        self.prolongation.fine()
+    }
+
+    pub fn n_sources(&self) -> usize {
+        self.shots.len()
+    }
+
+    /// Velocity and slowness on the forward mesh, checked positive.
+    fn slowness(&self, m: ArrayView1<f64>) -> Result<(Vec<f64>, Vec<f64>), PhysicsError> {
+        check_model(m, self.n_params)?;
+        let m = m.as_standard_layout();
+        let mut velocity = vec![0.0; self.forward_mesh().n_nodes()];
+        self.prolongation.apply(m.as_slice().expect("standard layout"), &mut velocity);
+        if let Some(node) = velocity.iter().position(|&v| !(v > 0.0 && v.is_finite())) {
+            return Err(PhysicsError::NonPositiveVelocity { node, value: velocity[node] });
+        }
+        let slowness = velocity.iter().map(|v| 1.0 / v).collect();
+        Ok((velocity, slowness))
+    }
+
+    fn point_source(&self, shot: &Shot, velocity: &[f64]) -> PointSource<2> {
+        PointSource { position: shot.position, slowness: 1.0 / shot.source_stencil.apply(velocity) }
+    }
+}
+
+/// Forward state kept for the adjoint: fields on the forward mesh and one solve per source.
+struct Tape<'a> {
+    model: &'a TravelTime2d,
+    velocity: Vec<f64>,
+    slowness: Vec<f64>,
+    solves: Vec<FmmWorkspace<2>>,
+    data: Array1<f64>,
+}
+
+impl Linearization for Tape<'_> {
+    fn data(&self) -> ArrayView1<'_, f64> {
+        self.data.view()
+    }
+
+    fn vjp_into(&self, cotangent: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) {
+        let mesh = self.model.forward_mesh();
+        let n = mesh.n_nodes();
+        let mut grad_slowness = vec![0.0; n];
+        let mut grad_velocity = vec![0.0; n];
+        let mut tau_bar = vec![0.0; n];
+        for (shot, ws) in self.model.shots.iter().zip(&self.solves) {
+            if shot.receivers.iter().all(|&(datum, _)| cotangent[datum] == 0.0) {
+                continue;
+            }
+            let source = self.model.point_source(shot, &self.velocity);
+            tau_bar.fill(0.0);
+            for &(datum, p) in &shot.receivers {
+                let (_, st, t0) = travel_time_at(mesh, &ws.tau, source.position, p);
+                st.scatter(cotangent[datum] * t0, &mut tau_bar);
+            }
+            let grad_source = adjoint_into(mesh, &self.slowness, &source, ws, &mut tau_bar, &mut grad_slowness);
+            // s_src = 1 / (Σ w v): ∂s_src/∂v_node = −s_src² w.
+            shot.source_stencil.scatter(-grad_source * source.slowness * source.slowness, &mut grad_velocity);
+        }
+        for i in 0..n {
+            grad_velocity[i] -= grad_slowness[i] * self.slowness[i] * self.slowness[i];
+        }
+        let mut g = vec![0.0; self.model.n_params];
+        self.model.prolongation.transpose(&grad_velocity, &mut g);
+        grad.assign(&ArrayView1::from(&g));
+    }
+}
+
+impl TravelTime2d {
+    fn solve_all(&self, m: ArrayView1<f64>, mut d: ArrayViewMut1<f64>, keep: bool) -> Result<Option<Tape<'_>>, PhysicsError> {
+        let (velocity, slowness) = self.slowness(m)?;
+        let mesh = self.forward_mesh();
+        let mut solves = Vec::with_capacity(if keep { self.shots.len() } else { 0 });
+        let mut scratch = (!keep).then(|| FmmWorkspace::new(mesh));
+        for shot in &self.shots {
+            let mut kept = None;
+            let ws = match &mut scratch {
+                Some(ws) => ws,
+                None => kept.insert(FmmWorkspace::new(mesh)),
+            };
+            let source = self.point_source(shot, &velocity);
+            ws.solve(mesh, &slowness, &source)?;
+            for &(datum, p) in &shot.receivers {
+                d[datum] = travel_time_at(mesh, &ws.tau, source.position, p).0;
+            }
+            solves.extend(kept);
+        }
+        Ok(keep.then(|| Tape { model: self, velocity, slowness, solves, data: d.to_owned() }))
+    }
+}
+
+impl ForwardModel for TravelTime2d {
+    fn n_params(&self) -> usize {
+        self.n_params
+    }
+
+    fn n_data(&self) -> usize {
+        self.n_data
+    }
+
+    fn forward_into(&self, m: ArrayView1<f64>, d: ArrayViewMut1<f64>) -> Result<(), PhysicsError> {
+        self.solve_all(m, d, false).map(|_| ())
+    }
+
+    fn linearize(&self, m: ArrayView1<f64>) -> Result<Box<dyn Linearization + '_>, PhysicsError> {
+        let mut d = Array1::zeros(self.n_data);
+        let tape = self.solve_all(m, d.view_mut(), true)?.expect("kept");
+        Ok(Box::new(tape))
+    }
+}
