@@ -9,3 +9,7 @@
 
 pub mod core;
 pub mod physics;
+pub mod posterior;
+pub mod inference;
+pub mod driver;
+pub mod cli;

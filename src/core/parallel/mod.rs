@@ -12,7 +12,7 @@ pub mod rng;
 
 pub use comm::{Comm, SingleProcess};
 #[cfg(feature = "mpi")]
-pub use mpi_comm::MpiComm;
+pub use mpi_comm::{MpiComm, abort_all_ranks_on_panic};
 pub use partition::Partition;
 
 /// How a physics or linear-algebra routine may use threads. Results are bit-identical for both

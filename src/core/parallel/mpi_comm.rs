@@ -61,3 +61,17 @@ impl Comm for MpiComm {
         self.world.abort(code)
     }
 }
+
+/// Makes a panic on any rank end every rank (MPI_Abort), so that no rank waits forever in a
+/// collective for a rank that died. The default hook still prints the message first.
+pub fn abort_all_ranks_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        // SAFETY: MPI is initialised (this is installed after `initialize`); MPI_Abort on the
+        // world communicator is valid from any thread and does not return.
+        unsafe {
+            mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 101);
+        }
+    }));
+}

@@ -75,6 +75,17 @@ pub(crate) enum NodeRule<const D: usize> {
     Marched([AxisRule; D]),
 }
 
+impl<const D: usize> NodeRule<D> {
+    /// Whether some axis is estimated or missing (so that newly accepted diagonal nodes may
+    /// improve the value).
+    fn has_estimated_or_missing_axis(&self) -> bool {
+        match self {
+            NodeRule::Initial => false,
+            NodeRule::Marched(rules) => rules.iter().any(|r| !matches!(r, AxisRule::OneSided { .. })),
+        }
+    }
+}
+
 /// One axis term: A (coefficient of τ_i) and B = Σ w τ_n over up to four accepted nodes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Term {
@@ -256,22 +267,22 @@ impl<const D: usize> FmmWorkspace<D> {
         Ok(())
     }
 
-    /// Updates the face neighbours of a newly accepted node, and its edge diagonals, whose
-    /// estimated terms may use it (see `estimate`).
+    /// Updates the face neighbours of a newly accepted node, and those of its edge diagonals that
+    /// already hold a trial value (their estimated terms may use it, see `estimate`).
     fn update_neighbours(&mut self, mesh: &Mesh<D>, strides: &[usize; D], slowness: &[f64], source: &PointSource<D>, i: usize) {
         let c = mesh.coords(i);
         for a in 0..D {
-            for (ok_a, ja) in [(c[a] > 0, i.wrapping_sub(strides[a])), (c[a] + 1 < mesh.shape[a], i + strides[a])] {
-                if !ok_a {
-                    continue;
-                }
-                self.try_update(mesh, strides, slowness, source, ja);
+            for dir in [-1i8, 1] {
+                let Some(ca) = shifted(mesh, &c, a, dir) else { continue };
+                let ja = step(i, strides[a], dir);
+                self.try_update(mesh, strides, slowness, source, ja, &ca);
                 for b in a + 1..D {
-                    if c[b] > 0 {
-                        self.try_update(mesh, strides, slowness, source, ja - strides[b]);
-                    }
-                    if c[b] + 1 < mesh.shape[b] {
-                        self.try_update(mesh, strides, slowness, source, ja + strides[b]);
+                    for dir_b in [-1i8, 1] {
+                        let Some(cb) = shifted(mesh, &ca, b, dir_b) else { continue };
+                        let jb = step(ja, strides[b], dir_b);
+                        if self.status[jb] == Status::Trial && self.rules[jb].has_estimated_or_missing_axis() {
+                            self.try_update(mesh, strides, slowness, source, jb, &cb);
+                        }
                     }
                 }
             }
@@ -282,21 +293,19 @@ impl<const D: usize> FmmWorkspace<D> {
         self.status[i] == Status::Known
     }
 
-    fn try_update(&mut self, mesh: &Mesh<D>, strides: &[usize; D], slowness: &[f64], source: &PointSource<D>, i: usize) {
+    fn try_update(&mut self, mesh: &Mesh<D>, strides: &[usize; D], slowness: &[f64], source: &PointSource<D>, i: usize, coords: &[usize; D]) {
         if self.known(i) {
             return;
         }
-        let x = mesh.position(i);
+        let x: [f64; D] = std::array::from_fn(|a| mesh.origin[a] + mesh.spacing[a] * coords[a] as f64);
         let (t0, g) = source_factor(x, source.position);
-        if let Some((tau, rules)) = self.local_update(mesh, strides, i, slowness[i], t0, &g) {
+        if let Some((tau, rules)) = self.local_update(mesh, strides, coords, i, slowness[i], t0, &g) {
             let time = t0 * tau;
-            {
-                self.tau[i] = tau;
-                self.time[i] = time;
-                self.rules[i] = NodeRule::Marched(rules);
-                self.status[i] = Status::Trial;
-                self.heap.push(HeapEntry { time, node: i as u32 });
-            }
+            self.tau[i] = tau;
+            self.time[i] = time;
+            self.rules[i] = NodeRule::Marched(rules);
+            self.status[i] = Status::Trial;
+            self.heap.push(HeapEntry { time, node: i as u32 });
         }
     }
 
@@ -319,75 +328,119 @@ impl<const D: usize> FmmWorkspace<D> {
         Some((AxisRule::OneSided { dir, second }, j1))
     }
 
-    /// The estimate rule of axis k through the accepted node j (a neighbour of i along `via`, on
-    /// side `via_dir`): which of j's neighbours along k are accepted, and whether the node j₂
-    /// beyond j has both of its own, for the second-order extrapolation.
-    fn estimate(&self, mesh: &Mesh<D>, strides: &[usize; D], j: usize, via: usize, via_dir: i8, k: usize) -> AxisRule {
+    /// The estimate rule of axis k through the accepted node j (the neighbour of i, at `coords`,
+    /// along `via` on side `via_dir`): which of j's neighbours along k are accepted, and whether
+    /// the node j₂ beyond j has both of its own, for the second-order extrapolation.
+    #[allow(clippy::too_many_arguments)]
+    fn estimate(&self, mesh: &Mesh<D>, strides: &[usize; D], coords: &[usize; D], j: usize, via: usize, via_dir: i8, k: usize) -> AxisRule {
         let st = strides[k];
-        let both_known = |n: usize| {
-            let c = mesh.coords(n);
-            c[k] > 0 && c[k] + 1 < mesh.shape[k] && self.known(n + st) && self.known(n - st)
-        };
-        let c = mesh.coords(j);
-        let plus = c[k] + 1 < mesh.shape[k] && self.known(j + st);
-        let minus = c[k] > 0 && self.known(j - st);
+        let ck = coords[k]; // j and j₂ share i's coordinate along k
+        let has_plus = ck + 1 < mesh.shape[k];
+        let has_minus = ck > 0;
+        let plus = has_plus && self.known(j + st);
+        let minus = has_minus && self.known(j - st);
         let diagonal = match (plus, minus) {
             (true, true) => Diagonal::Both,
             (true, false) => Diagonal::Plus,
             (false, true) => Diagonal::Minus,
             (false, false) => return AxisRule::Unused,
         };
-        let cv = c[via];
-        let j2_exists = if via_dir < 0 { cv > 0 } else { cv + 1 < mesh.shape[via] };
-        let extrapolated = diagonal == Diagonal::Both && j2_exists && both_known(step(j, strides[via], via_dir));
+        let cj = shifted(mesh, coords, via, via_dir).expect("j exists");
+        let extrapolated = diagonal == Diagonal::Both
+            && shifted(mesh, &cj, via, via_dir).is_some()
+            && {
+                let j2 = step(j, strides[via], via_dir);
+                self.known(j2 + st) && self.known(j2 - st)
+            };
         AxisRule::Estimated { via: via as u8, via_dir, diagonal, extrapolated }
     }
 
-    /// The smallest causal candidate for node `i` from its accepted neighbours.
-    fn local_update(&self, mesh: &Mesh<D>, strides: &[usize; D], i: usize, s: f64, t0: f64, g: &[f64; D]) -> Option<(f64, [AxisRule; D])> {
-        let coords = mesh.coords(i);
+    /// The smallest causal candidate for node `i` (at `coords`) from its accepted neighbours.
+    #[allow(clippy::too_many_arguments)]
+    fn local_update(&self, mesh: &Mesh<D>, strides: &[usize; D], coords: &[usize; D], i: usize, s: f64, t0: f64, g: &[f64; D]) -> Option<(f64, [AxisRule; D])> {
         let mut sided: [Option<(AxisRule, usize)>; D] = [None; D];
         let mut available = 0usize;
         for k in 0..D {
-            sided[k] = self.one_sided(mesh, strides, &coords, i, k);
+            sided[k] = self.one_sided(mesh, strides, coords, i, k);
             if sided[k].is_some() {
                 available |= 1 << k;
             }
         }
+        // Larger subsets first; the first size with a causal candidate decides (the smallest
+        // candidate of that size), as in the usual fast-marching update.
         let mut best: Option<(f64, [AxisRule; D])> = None;
-        for subset in 1..(1usize << D) {
-            if subset & !available != 0 {
-                continue;
-            }
-            // Estimates go through the subset's earliest upwind neighbour.
-            let via = (0..D)
-                .filter(|&k| subset >> k & 1 == 1)
-                .min_by(|&a, &b| {
-                    let (ja, jb) = (sided[a].expect("in subset").1, sided[b].expect("in subset").1);
-                    self.time[ja].total_cmp(&self.time[jb]).then(a.cmp(&b))
-                })
-                .expect("non-empty subset");
-            let (via_rule, j) = sided[via].expect("in subset");
-            let AxisRule::OneSided { dir: via_dir, .. } = via_rule else { unreachable!("one-sided rule") };
-            let rules: [AxisRule; D] = std::array::from_fn(|k| {
-                if subset >> k & 1 == 1 {
-                    sided[k].expect("in subset").0
-                } else if available >> k & 1 == 1 {
-                    AxisRule::Unused // left out of this candidate: the Godunov choice
-                } else {
-                    self.estimate(mesh, strides, j, via, via_dir, k)
+        for size in (1..=available.count_ones()).rev() {
+            for subset in 1..(1usize << D) {
+                if subset & !available != 0 || subset.count_ones() != size {
+                    continue;
                 }
-            });
-            let terms: [Term; D] = std::array::from_fn(|k| axis_term(mesh, strides, i, k, rules[k], t0, g));
-            let b: [f64; D] = std::array::from_fn(|k| terms[k].b(&self.tau));
-            let Some(tau) = larger_root(&terms, &b, s) else { continue };
-            let causal = (0..D).all(|k| subset >> k & 1 == 0 || terms[k].a * tau - b[k] >= 0.0);
-            if causal && best.is_none_or(|(t, _)| tau < t) {
-                best = Some((tau, rules));
+                if let Some((tau, rules)) = self.candidate(mesh, strides, coords, i, s, t0, g, &sided, available, subset) {
+                    if best.is_none_or(|(t, _)| tau < t) {
+                        best = Some((tau, rules));
+                    }
+                }
+            }
+            if best.is_some() {
+                break;
             }
         }
         best
     }
+
+    /// The causal root for one subset of the axes with a one-sided difference, if any.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate(
+        &self,
+        mesh: &Mesh<D>,
+        strides: &[usize; D],
+        coords: &[usize; D],
+        i: usize,
+        s: f64,
+        t0: f64,
+        g: &[f64; D],
+        sided: &[Option<(AxisRule, usize)>; D],
+        available: usize,
+        subset: usize,
+    ) -> Option<(f64, [AxisRule; D])> {
+        // Estimates go through the subset's earliest upwind neighbour.
+        let mut via = usize::MAX;
+        for k in 0..D {
+            if subset >> k & 1 == 1 && (via == usize::MAX || self.time[sided[k].expect("in subset").1] < self.time[sided[via].expect("in subset").1]) {
+                via = k;
+            }
+        }
+        let (via_rule, j) = sided[via].expect("in subset");
+        let AxisRule::OneSided { dir: via_dir, .. } = via_rule else { unreachable!("one-sided rule") };
+        let rules: [AxisRule; D] = std::array::from_fn(|k| {
+            if subset >> k & 1 == 1 {
+                sided[k].expect("in subset").0
+            } else if available >> k & 1 == 1 {
+                AxisRule::Unused // left out of this candidate: the Godunov choice
+            } else {
+                self.estimate(mesh, strides, coords, j, via, via_dir, k)
+            }
+        });
+        let terms: [Term; D] = std::array::from_fn(|k| axis_term(mesh, strides, i, k, rules[k], t0, g));
+        let b: [f64; D] = std::array::from_fn(|k| terms[k].b(&self.tau));
+        let tau = larger_root(&terms, &b, s)?;
+        let causal = (0..D).all(|k| subset >> k & 1 == 0 || terms[k].a * tau - b[k] >= 0.0);
+        causal.then_some((tau, rules))
+    }
+}
+
+/// `coords` moved one node along `axis` in direction `dir`, if still inside the mesh.
+#[inline]
+fn shifted<const D: usize>(mesh: &Mesh<D>, coords: &[usize; D], axis: usize, dir: i8) -> Option<[usize; D]> {
+    let mut c = *coords;
+    if dir < 0 {
+        c[axis] = c[axis].checked_sub(1)?;
+    } else {
+        c[axis] += 1;
+        if c[axis] >= mesh.shape[axis] {
+            return None;
+        }
+    }
+    Some(c)
 }
 
 /// Nodes of the initial box: 4 nodes per axis around the cell holding the source (clipped to the

@@ -1,0 +1,122 @@
+//! The commands behind the CLI.
+
+use std::path::Path;
+
+use ndarray::Array1;
+use rand_distr::StandardNormal;
+
+use super::{Command, Failure, Phase};
+use crate::core::config::{self, Mode};
+use crate::core::config::spec::{MethodSpec, RunSpec};
+use crate::core::error::{Error, Result};
+use crate::core::io::arrays::{read_array, write_values};
+use crate::core::parallel::Comm;
+use crate::core::parallel::rng::{Purpose, member_rng};
+use crate::driver::{RunOptions, run};
+use crate::posterior::build_forward_model;
+
+pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure> {
+    match command {
+        Command::Run { config, resume, overwrite, overrides } => {
+            let spec = load(&config, &overrides, Mode::Run)?;
+            let output = &spec.output.as_ref().expect("validated for run").path;
+            if !resume && !overwrite && output.exists() {
+                return Err(Error::Usage(format!(
+                    "{}: the result file exists; use --resume to continue its checkpoint or --overwrite to replace it",
+                    output.display()
+                ))
+                .into());
+            }
+            if resume && !output.exists() {
+                return Err(Error::input(output, "no result file to resume from (run without --resume first)").into());
+            }
+            let outcome = run(&spec, comm, RunOptions { resume }).map_err(|error| Failure { error, phase: Phase::Run })?;
+            if comm.is_root() {
+                eprintln!("wrote {} ({} iterations, {:.1} s on {} rank{})", outcome.output.display(), outcome.iterations, outcome.wall_seconds, comm.size(), if comm.size() == 1 { "" } else { "s" });
+            }
+            Ok(())
+        }
+        Command::Validate { config, overrides } => {
+            let spec = load(&config, &overrides, Mode::Run)?;
+            if comm.is_root() {
+                println!("{}", describe(&spec));
+            }
+            Ok(())
+        }
+        Command::Inspect { file } => {
+            if comm.is_root() {
+                print!("{}", super::inspect::report(&file)?);
+            }
+            Ok(())
+        }
+        Command::Forward { config, model, out, noise_seed, overrides } => {
+            let spec = load(&config, &overrides, Mode::Forward)?;
+            if comm.is_root() {
+                forward(&spec, model.as_deref(), &out, noise_seed)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load(path: &Path, overrides: &[String], mode: Mode) -> Result<RunSpec> {
+    let (raw, text) = config::load(path, overrides)?;
+    config::validate(&raw, path, &text, mode)
+}
+
+fn describe(spec: &RunSpec) -> String {
+    let p = &spec.problem;
+    let mut text = format!(
+        "ok: {} — problem {} ({} parameters, {} data)",
+        spec.name,
+        p.kind_name(),
+        p.n_params(),
+        p.data().sigma.len()
+    );
+    if let Some(m) = &spec.method {
+        let detail = match m {
+            MethodSpec::Svgd(s) => format!("{} particles × {} iterations", s.n_particles, s.iterations),
+            MethodSpec::Mh(m) => format!("{} chains × {} iterations ({} burn-in, thin {})", m.n_chains, m.iterations, m.burn_in, m.thin),
+        };
+        text.push_str(&format!(", method {} ({detail})", m.kind_name()));
+    }
+    if let Some(o) = &spec.output {
+        text.push_str(&format!(", output {}", o.path.display()));
+    }
+    text
+}
+
+/// Predicted data for a model file or the reference model, optionally with noise.
+fn forward(spec: &RunSpec, model: Option<&Path>, out: &Path, noise_seed: Option<u64>) -> Result<()> {
+    let n = spec.problem.n_params();
+    let m = match model {
+        Some(path) => {
+            let file = read_array(path)?;
+            if file.values.len() != n {
+                return Err(Error::input(path, format!("has {} values, the problem has {n} parameters (C order, x fastest)", file.values.len())));
+            }
+            if let Some(i) = file.values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::input(path, format!("value {i} is not finite")));
+            }
+            Array1::from(file.values)
+        }
+        None => spec.problem.reference_model().cloned().ok_or_else(|| {
+            Error::Usage("forward needs a model: give --model FILE or set problem.reference_model in the config".into())
+        })?,
+    };
+    let forward = build_forward_model(&spec.problem);
+    let mut d = Array1::zeros(forward.n_data());
+    forward.forward_into(m.view(), d.view_mut())?;
+    if let Some(seed) = noise_seed {
+        let sigma = &spec.problem.data().sigma;
+        if sigma.iter().any(|s| !s.is_finite()) {
+            return Err(Error::Usage("--noise-seed needs the data σ: set problem.data.sigma (or give a data file with a σ column)".into()));
+        }
+        let mut rng = member_rng(seed, Purpose::Noise, 0, 0);
+        for (di, si) in d.iter_mut().zip(sigma) {
+            let z: f64 = rand::RngExt::sample(&mut rng, StandardNormal);
+            *di += si * z;
+        }
+    }
+    write_values(out, d.view())
+}

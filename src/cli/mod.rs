@@ -1,0 +1,129 @@
+//! Command-line interface: `run`, `validate`, `inspect`, `forward`. `main` parses the arguments,
+//! starts MPI (feature `mpi`), runs the command and turns an error into one message on rank 0
+//! and an exit code (2 for user mistakes). Errors found while setting up (configuration, files)
+//! are met identically by every rank, which all exit normally; an error in the middle of a run
+//! on several ranks ends them all (MPI_Abort), so that no rank waits in a collective.
+
+mod commands;
+mod inspect;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::core::error::Error;
+use crate::core::parallel::Comm;
+
+#[derive(Debug, Parser)]
+#[command(name = "geobayes", version, about = "Bayesian geophysical inversion: posterior ensembles for travel times, dispersion and waveforms")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the inference a config describes and write its result file.
+    Run {
+        config: PathBuf,
+        /// Continue from the checkpoint in the output file.
+        #[arg(long)]
+        resume: bool,
+        /// Replace an existing result file (otherwise an existing file is an error).
+        #[arg(long, conflicts_with = "resume")]
+        overwrite: bool,
+        /// Override a config key, e.g. --set method.iterations=100 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+    /// Check a config (and the files it names) and report every problem at once.
+    Validate {
+        config: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+    /// Show a result file's method, status, summary and diagnostics on one screen.
+    Inspect { file: PathBuf },
+    /// Predicted data for a model (needs only the config's `problem` block).
+    Forward {
+        config: PathBuf,
+        /// Model file (.npy or text, C order with x fastest); default: problem.reference_model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output file: .npy, or text with one value per line.
+        #[arg(long)]
+        out: PathBuf,
+        /// Add Gaussian noise of the data σ, reproducibly from this seed.
+        #[arg(long)]
+        noise_seed: Option<u64>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+}
+
+/// Where an error happened: during set-up every rank meets it the same way.
+pub(crate) enum Phase {
+    Setup,
+    Run,
+}
+
+pub(crate) struct Failure {
+    pub error: Error,
+    pub phase: Phase,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure { error, phase: Phase::Setup }
+    }
+}
+
+#[cfg(feature = "mpi")]
+fn world() -> Result<Box<dyn Comm>, Error> {
+    let comm = crate::core::parallel::MpiComm::initialize()
+        .ok_or_else(|| Error::Run("MPI could not be initialised (was it initialised twice?)".into()))?;
+    if comm.size() > 1 {
+        crate::core::parallel::abort_all_ranks_on_panic();
+    }
+    Ok(Box::new(comm))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn world() -> Result<Box<dyn Comm>, Error> {
+    Ok(Box::new(crate::core::parallel::SingleProcess))
+}
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let comm = match world() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let code = match commands::dispatch(cli.command, comm.as_ref()) {
+        Ok(()) => 0,
+        Err(Failure { error, phase }) => {
+            let code = error.exit_code();
+            match phase {
+                Phase::Setup => {
+                    if comm.is_root() {
+                        eprintln!("error: {error}");
+                    }
+                }
+                Phase::Run => {
+                    if comm.size() > 1 {
+                        eprintln!("error (rank {}): {error}", comm.rank());
+                        comm.abort(code);
+                    }
+                    eprintln!("error: {error}");
+                }
+            }
+            code
+        }
+    };
+    drop(comm); // finalises MPI before exiting
+    code
+}

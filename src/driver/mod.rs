@@ -1,0 +1,117 @@
+//! The one run loop for every method: build the posterior and the method, `init` (or restore a
+//! checkpoint), then `step` until the last iteration, telling the observers (progress, checkpoint)
+//! after each step, and finally write the result file. Rank 0 writes; every rank runs the loop.
+
+mod observers;
+mod record;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::core::config::spec::{MethodSpec, RunSpec};
+use crate::core::error::{Error, Result};
+use crate::core::io::output::{History, Status};
+use crate::core::io::results::read_checkpoint;
+use crate::core::parallel::Comm;
+use crate::inference::{RunContext, StepStats, build_method};
+use crate::posterior::{LogDensity, Posterior};
+use observers::{CheckpointWriter, Observer, Progress, StepEvent};
+pub use record::{RecordInputs, build_record};
+
+/// How `run` starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Continue from the checkpoint in the output file.
+    pub resume: bool,
+}
+
+/// What a finished run reports back.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub output: PathBuf,
+    pub iterations: usize,
+    pub wall_seconds: f64,
+}
+
+impl History {
+    fn push(&mut self, stats: &StepStats, wall_time: f64) {
+        self.misfit.push(stats.misfit);
+        self.lp_mean.push(stats.lp_mean);
+        self.step_size.push(stats.step_size.unwrap_or(f64::NAN));
+        self.bandwidth.push(stats.bandwidth.unwrap_or(f64::NAN));
+        self.acceptance.push(stats.acceptance.unwrap_or(f64::NAN));
+        self.n_failed.push(stats.n_failed as f64);
+        self.wall_time.push(wall_time);
+    }
+}
+
+/// Runs the inference described by `spec` on the ranks of `comm`.
+pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let method_spec = spec.method.as_ref().ok_or_else(|| Error::Usage("`run` needs a `method` block".into()))?;
+    let output = spec.output.as_ref().ok_or_else(|| Error::Usage("`run` needs an `output` block".into()))?;
+    let posterior = Posterior::from_spec(spec)?;
+    let mut method = build_method(method_spec, posterior.dim());
+    let init = match method_spec {
+        MethodSpec::Svgd(s) => &s.init,
+        MethodSpec::Mh(m) => &m.init,
+    };
+    let initial = posterior.initial_members(init, spec.seed, method.n_members());
+    let mut ctx = RunContext::new(&posterior, comm, spec.seed, initial, posterior.prior().unconstrained_std());
+
+    let (first, mut history) = if options.resume {
+        let cp = read_checkpoint(&output.path)?;
+        if cp.config_hash != spec.source.hash {
+            return Err(Error::Usage(format!(
+                "{}: the checkpoint was written with another configuration (hash {} ≠ {}); resume with the same config, or run without --resume to start over",
+                output.path.display(),
+                cp.config_hash,
+                spec.source.hash
+            )));
+        }
+        method.restore(&cp.state)?;
+        (cp.next_iteration, cp.history)
+    } else {
+        method.init(&mut ctx)?;
+        (0, History::default())
+    };
+
+    let total = method.iterations();
+    let mut observers: Vec<Box<dyn Observer + '_>> = Vec::new();
+    if comm.is_root() {
+        observers.push(Box::new(Progress::new(output.progress, total, first)));
+        if output.checkpoint_every > 0 {
+            observers.push(Box::new(CheckpointWriter::new(spec, &posterior, comm.size(), output.checkpoint_every, &output.path)));
+        }
+    }
+    for t in first..total {
+        ctx.set_iteration(t);
+        let stats = method.step(&mut ctx)?;
+        history.push(&stats, started.elapsed().as_secs_f64());
+        let event = StepEvent { iteration: t, total, stats: &stats, history: &history, method: method.as_ref(), elapsed: started.elapsed().as_secs_f64() };
+        for observer in &mut observers {
+            observer.after_step(&event)?;
+        }
+    }
+    method.finish(&mut ctx)?;
+    for observer in &mut observers {
+        observer.after_run()?;
+    }
+    let wall_seconds = started.elapsed().as_secs_f64();
+    if comm.is_root() {
+        let record = build_record(&RecordInputs {
+            spec,
+            posterior: &posterior,
+            samples: method.samples(),
+            method_name: method.name(),
+            history: &history,
+            status: Status::Complete,
+            iterations_done: total,
+            n_ranks: comm.size(),
+            wall_seconds,
+            checkpoint: None,
+        });
+        record.write(&output.path)?;
+    }
+    Ok(RunOutcome { output: output.path.clone(), iterations: total, wall_seconds })
+}

@@ -1,0 +1,123 @@
+//! Turning a method's samples into the result record: physical units, per-parameter summaries,
+//! convergence diagnostics for chains, predicted data and ray coverage at the posterior mean.
+
+use ndarray::{Array1, Array2, Array3, Axis};
+
+use crate::core::config::spec::{ProblemSpec, RunSpec};
+use crate::core::io::names::var;
+use crate::core::io::output::{History, Provenance, RunRecord, Status, Summary};
+use crate::core::state::MethodState;
+use crate::inference::Samples;
+use crate::inference::diagnostics::convergence::{ess_bulk, rank_rhat};
+use crate::inference::diagnostics::stats::{mean_std, quantile_sorted};
+use crate::posterior::{Posterior, param_coordinates};
+
+pub struct RecordInputs<'a> {
+    pub spec: &'a RunSpec,
+    pub posterior: &'a Posterior,
+    pub samples: Samples,
+    pub method_name: &'static str,
+    pub history: &'a History,
+    pub status: Status,
+    pub iterations_done: usize,
+    pub n_ranks: usize,
+    pub wall_seconds: f64,
+    pub checkpoint: Option<(usize, MethodState)>,
+}
+
+/// Per-parameter mean, std and quantiles over every (chain, draw), physical units.
+fn summarise(m: &Array3<f64>) -> Summary {
+    let (chains, draws, p) = m.dim();
+    let n = chains * draws;
+    let flat = m.to_shape((n, p)).expect("contiguous draws");
+    let mut s = Summary {
+        mean: Array1::from_elem(p, f64::NAN),
+        std: Array1::from_elem(p, f64::NAN),
+        q05: Array1::from_elem(p, f64::NAN),
+        q50: Array1::from_elem(p, f64::NAN),
+        q95: Array1::from_elem(p, f64::NAN),
+        n_samples: n,
+        extra: Vec::new(),
+    };
+    if n == 0 {
+        return s;
+    }
+    for j in 0..p {
+        let mut column: Vec<f64> = flat.column(j).to_vec();
+        let (mean, std) = mean_std(&column);
+        s.mean[j] = mean;
+        s.std[j] = std;
+        column.sort_by(f64::total_cmp);
+        s.q05[j] = quantile_sorted(&column, 0.05);
+        s.q50[j] = quantile_sorted(&column, 0.5);
+        s.q95[j] = quantile_sorted(&column, 0.95);
+    }
+    s
+}
+
+pub fn build_record(input: &RecordInputs) -> RunRecord {
+    let samples = &input.samples;
+    let (chains, draws, p) = samples.draws.dim();
+    let flat = samples.draws.to_shape((chains * draws, p)).expect("contiguous draws").to_owned();
+    let m = input.posterior.to_physical(flat.view()).into_shape_with_order((chains, draws, p)).expect("same size");
+    let mut summary = summarise(&m);
+
+    if samples.accepted.is_some() && chains >= 2 && draws >= 4 {
+        let mut rhat = Array1::zeros(p);
+        let mut ess = Array1::zeros(p);
+        for j in 0..p {
+            let series: Array2<f64> = m.index_axis(Axis(2), j).to_owned();
+            rhat[j] = rank_rhat(series.view());
+            ess[j] = ess_bulk(series.view());
+        }
+        summary.extra.push((var::RHAT, rhat));
+        summary.extra.push((var::ESS_BULK, ess));
+    }
+
+    let final_record = input.status == Status::Complete;
+    let forward = input.posterior.forward_model();
+    let mean_model = summary.mean.clone();
+    let mean_ok = summary.n_samples > 0 && mean_model.iter().all(|v| v.is_finite());
+    let predictive_mean = (final_record && mean_ok)
+        .then(|| {
+            let mut d = Array1::zeros(forward.n_data());
+            forward.forward_into(mean_model.view(), d.view_mut()).ok().map(|()| d)
+        })
+        .flatten();
+    if final_record && mean_ok && matches!(input.spec.problem, ProblemSpec::TravelTime2d(_)) {
+        if let Ok(coverage) = forward.coverage(mean_model.view()) {
+            summary.extra.push((var::COVERAGE, coverage));
+        }
+    }
+
+    let spec = input.spec;
+    RunRecord {
+        status: input.status,
+        provenance: Provenance {
+            name: spec.name.clone(),
+            method: input.method_name.to_string(),
+            problem: spec.problem.kind_name().to_string(),
+            n_ranks: input.n_ranks,
+            seed: spec.seed,
+            config_hash: spec.source.hash.clone(),
+            n_members: spec.method.as_ref().map(|m| m.n_members()).unwrap_or(0),
+            iterations: spec.method.as_ref().map(|m| m.iterations()).unwrap_or(0),
+            iterations_done: input.iterations_done,
+            wall_seconds: input.wall_seconds,
+            config_resolved: spec.source.resolved.clone(),
+            config_source: spec.source.text.clone(),
+        },
+        m,
+        param_coords: param_coordinates(&spec.problem),
+        lp: samples.lp.clone(),
+        log_likelihood: samples.log_likelihood.clone(),
+        accepted: samples.accepted.clone(),
+        acceptance_rate: samples.acceptance_rate.clone(),
+        n_failed: samples.n_failed.clone(),
+        observed: input.posterior.likelihood().map(|l| (l.observed().clone(), l.sigma().clone())),
+        predictive_mean,
+        summary,
+        history: input.history.clone(),
+        checkpoint: input.checkpoint.clone(),
+    }
+}

@@ -1,0 +1,123 @@
+//! Elementary statistics with numpy's conventions, so that users' checks in Python agree:
+//! linear-interpolation quantiles (numpy's default, including its interpolation formula),
+//! population std (ddof = 0), and the standard normal quantile (Wichura's AS 241, ~1e-16).
+
+/// numpy's `quantile(a, q)` with the default linear method, for sorted `sorted`.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    assert!(!sorted.is_empty(), "quantile of an empty sample");
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let t = pos - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    // numpy's _lerp: a + (b − a) t, or b − (b − a)(1 − t) when t ≥ 0.5.
+    let diff = b - a;
+    if t >= 0.5 { b - diff * (1.0 - t) } else { a + diff * t }
+}
+
+/// Mean and population standard deviation (two passes).
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Φ⁻¹(p), the standard normal quantile, for 0 < p < 1 (Wichura 1988, algorithm AS 241).
+pub fn normal_quantile(p: f64) -> f64 {
+    assert!(p > 0.0 && p < 1.0, "normal quantile needs 0 < p < 1 (got {p})");
+    let q = p - 0.5;
+    if q.abs() <= 0.425 {
+        let r = 0.180625 - q * q;
+        return q * (((((((2509.0809287301226727 * r + 33430.575583588128105) * r + 67265.770927008700853) * r
+            + 45921.953931549871457)
+            * r
+            + 13731.693765509461125)
+            * r
+            + 1971.5909503065514427)
+            * r
+            + 133.14166789178437745)
+            * r
+            + 3.387132872796366608)
+            / (((((((5226.495278852545925 * r + 28729.085735721942674) * r + 39307.89580009271061) * r
+                + 21213.794301586595867)
+                * r
+                + 5394.1960214247511077)
+                * r
+                + 687.1870074920579083)
+                * r
+                + 42.313330701600911252)
+                * r
+                + 1.0);
+    }
+    let mut r = if q < 0.0 { p } else { 1.0 - p };
+    r = (-r.ln()).sqrt();
+    let value = if r <= 5.0 {
+        r -= 1.6;
+        (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r
+            + 1.27045825245236838258)
+            * r
+            + 3.64784832476320460504)
+            * r
+            + 5.7694972214606914055)
+            * r
+            + 4.6303378461565452959)
+            * r
+            + 1.42343711074968357734)
+            / (((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r
+                + 0.14810397642748007459)
+                * r
+                + 0.68976733498510000455)
+                * r
+                + 1.6763848301838038494)
+                * r
+                + 2.05319162663775882187)
+                * r
+                + 1.0)
+    } else {
+        r -= 5.0;
+        (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r
+            + 0.026532189526576123093)
+            * r
+            + 0.29656057182850489123)
+            * r
+            + 1.7848265399172913358)
+            * r
+            + 5.4637849111641143699)
+            * r
+            + 6.6579046435011037772)
+            / (((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r
+                + 7.868691311456132591e-4)
+                * r
+                + 0.0148753612908506148525)
+                * r
+                + 0.13692988092273580531)
+                * r
+                + 0.59983220655588793769)
+                * r
+                + 1.0)
+    };
+    if q < 0.0 { -value } else { value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_numpy() {
+        // numpy.quantile([1, 2, 4, 8, 16], [0.05, 0.5, 0.95]) = [1.2, 4.0, 14.4]
+        let a = [1.0, 2.0, 4.0, 8.0, 16.0];
+        assert!((quantile_sorted(&a, 0.05) - 1.2).abs() < 1e-15);
+        assert_eq!(quantile_sorted(&a, 0.5), 4.0);
+        assert!((quantile_sorted(&a, 0.95) - 14.4).abs() < 1e-14);
+    }
+
+    #[test]
+    fn normal_quantile_matches_reference_values() {
+        // scipy.stats.norm.ppf
+        for (p, z) in [(0.975, 1.959963984540054), (0.5, 0.0), (1e-10, -6.361340902404056), (0.3, -0.5244005127080407)] {
+            assert!((normal_quantile(p) - z).abs() < 1e-14 * z.abs().max(1.0), "p = {p}");
+        }
+    }
+}

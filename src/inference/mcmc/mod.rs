@@ -1,0 +1,3 @@
+//! Markov chain Monte Carlo samplers.
+
+pub mod mh;

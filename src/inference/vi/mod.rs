@@ -1,0 +1,3 @@
+//! Variational and particle methods.
+
+pub mod svgd;

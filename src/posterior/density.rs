@@ -1,0 +1,181 @@
+//! `Posterior`: the composition of prior, transform, likelihood and forward model, evaluated
+//! for a block of members with rayon (each member on the same code path, so a member's bits do
+//! not depend on the block it is evaluated in).
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
+use rayon::prelude::*;
+
+use super::likelihood::GaussianLikelihood;
+use super::prior::Prior;
+use super::transform::Transform;
+use super::{Evaluation, LogDensity};
+use crate::core::config::spec::{InitSpec, LikelihoodKind, RunSpec};
+use crate::core::error::{Error, Result};
+use crate::core::parallel::Par;
+use crate::physics::ForwardModel;
+
+pub struct Posterior {
+    prior: Prior,
+    transform: Transform,
+    likelihood: Option<GaussianLikelihood>,
+    forward: Box<dyn ForwardModel>,
+}
+
+/// One member's values before they are packed into an `Evaluation`.
+struct MemberValue {
+    log_prob: f64,
+    log_likelihood: f64,
+    misfit: f64,
+    failed: bool,
+}
+
+impl Posterior {
+    /// Builds the posterior of a run spec (which must have a prior).
+    pub fn from_spec(spec: &RunSpec) -> Result<Self> {
+        let prior_spec = spec.prior.as_ref().ok_or_else(|| Error::Usage("this command needs a `prior` block".into()))?;
+        let forward = super::build_forward_model(&spec.problem);
+        let likelihood = match spec.likelihood {
+            LikelihoodKind::None => None,
+            LikelihoodKind::Gaussian => {
+                let data = spec.problem.data();
+                let observed = data.observed.clone().ok_or_else(|| Error::Usage("a Gaussian likelihood needs observed data (problem.data.file)".into()))?;
+                Some(GaussianLikelihood::new(observed, data.sigma.clone()))
+            }
+        };
+        Ok(Self::new(Prior::new(prior_spec), likelihood, forward))
+    }
+
+    pub fn new(prior: Prior, likelihood: Option<GaussianLikelihood>, forward: Box<dyn ForwardModel>) -> Self {
+        assert_eq!(prior.dim(), forward.n_params(), "prior and forward model disagree on the parameter count");
+        if let Some(l) = &likelihood {
+            assert_eq!(l.n_data(), forward.n_data(), "data and forward model disagree on the data count");
+        }
+        let transform = prior.transform();
+        Posterior { prior, transform, likelihood, forward }
+    }
+
+    pub fn prior(&self) -> &Prior {
+        &self.prior
+    }
+
+    pub fn likelihood(&self) -> Option<&GaussianLikelihood> {
+        self.likelihood.as_ref()
+    }
+
+    pub fn forward_model(&self) -> &dyn ForwardModel {
+        self.forward.as_ref()
+    }
+
+    /// Physical models m = T(x) for every row.
+    pub fn to_physical(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let mut m = Array2::zeros(x.raw_dim());
+        for (xi, mi) in x.axis_iter(Axis(0)).zip(m.axis_iter_mut(Axis(0))) {
+            self.transform.to_physical_into(xi, mi);
+        }
+        m
+    }
+
+    /// Initial members in the unconstrained space: member-keyed prior draws or the given file.
+    pub fn initial_members(&self, init: &InitSpec, seed: u64, n_members: usize) -> Array2<f64> {
+        let mut x = Array2::zeros((n_members, self.dim()));
+        for (i, mut row) in x.axis_iter_mut(Axis(0)).enumerate() {
+            let m = match init {
+                InitSpec::Prior => self.prior.draw_marginals(seed, i),
+                InitSpec::Members(members) => members.row(i).to_owned(),
+            };
+            row.assign(&self.transform.to_unconstrained(m.view()));
+        }
+        x
+    }
+
+    /// Everything but the forward model for one member: log prior + log|J| and its gradient
+    /// (w.r.t. x, given dm/dx); returns (lp part, m, dm/dx).
+    fn prior_part(&self, x: ArrayView1<f64>, grad: Option<ArrayViewMut1<f64>>) -> (f64, Array1<f64>, Array1<f64>) {
+        let p = self.dim();
+        let mut m = Array1::zeros(p);
+        self.transform.to_physical_into(x, m.view_mut());
+        let mut dm_dx = Array1::zeros(p);
+        let mut grad_log_det = Array1::zeros(p);
+        let log_det = self.transform.log_det_jacobian_into(x, dm_dx.view_mut(), grad_log_det.view_mut());
+        let mut grad_prior_m = Array1::zeros(p);
+        let lp = self.prior.log_prob_into(m.view(), grad_prior_m.view_mut()) + log_det;
+        if let Some(mut g) = grad {
+            for j in 0..p {
+                g[j] = grad_prior_m[j] * dm_dx[j] + grad_log_det[j];
+            }
+        }
+        (lp, m, dm_dx)
+    }
+
+    fn evaluate_member(&self, x: ArrayView1<f64>, grad: Option<ArrayViewMut1<f64>>) -> MemberValue {
+        let want_grad = grad.is_some();
+        let mut grad = grad;
+        let (lp_prior, m, dm_dx) = self.prior_part(x, grad.as_mut().map(|g| g.view_mut()));
+        let Some(likelihood) = &self.likelihood else {
+            return MemberValue { log_prob: lp_prior, log_likelihood: 0.0, misfit: f64::NAN, failed: !lp_prior.is_finite() };
+        };
+        let mut d = Array1::zeros(self.forward.n_data());
+        let outcome = if want_grad {
+            self.forward.linearize(m.view()).map(|lin| {
+                d.assign(&lin.data());
+                let mut cot = Array1::zeros(d.len());
+                likelihood.gradient_into(d.view(), cot.view_mut());
+                let mut g_m = Array1::zeros(m.len());
+                lin.vjp_into(cot.view(), g_m.view_mut());
+                if let Some(g) = grad.as_mut() {
+                    for j in 0..m.len() {
+                        g[j] += g_m[j] * dm_dx[j];
+                    }
+                }
+            })
+        } else {
+            self.forward.forward_into(m.view(), d.view_mut())
+        };
+        let chi2 = likelihood.chi2(d.view());
+        let log_likelihood = likelihood.log_likelihood(d.view());
+        let log_prob = lp_prior + log_likelihood;
+        let ok = outcome.is_ok() && log_prob.is_finite() && grad.as_ref().is_none_or(|g| g.iter().all(|v| v.is_finite()));
+        if !ok {
+            if let Some(g) = grad.as_mut() {
+                g.fill(0.0);
+            }
+            return MemberValue { log_prob: f64::NEG_INFINITY, log_likelihood: f64::NEG_INFINITY, misfit: f64::NAN, failed: true };
+        }
+        MemberValue { log_prob, log_likelihood, misfit: chi2 / likelihood.n_data() as f64, failed: false }
+    }
+
+    /// Evaluates every row of `x`, in parallel over members when `par` says so.
+    pub fn evaluate_par(&self, x: ArrayView2<f64>, with_grad: bool, par: Par) -> Evaluation {
+        let n = x.nrows();
+        let mut grad = with_grad.then(|| Array2::zeros((n, self.dim())));
+        let values: Vec<MemberValue> = match (&mut grad, par) {
+            (Some(g), Par::Rayon) => {
+                let rows: Vec<_> = x.axis_iter(Axis(0)).zip(g.axis_iter_mut(Axis(0))).collect();
+                rows.into_par_iter().map(|(xi, gi)| self.evaluate_member(xi, Some(gi))).collect()
+            }
+            (Some(g), Par::Seq) => x.axis_iter(Axis(0)).zip(g.axis_iter_mut(Axis(0))).map(|(xi, gi)| self.evaluate_member(xi, Some(gi))).collect(),
+            (None, Par::Rayon) => x.axis_iter(Axis(0)).collect::<Vec<_>>().into_par_iter().map(|xi| self.evaluate_member(xi, None)).collect(),
+            (None, Par::Seq) => x.axis_iter(Axis(0)).map(|xi| self.evaluate_member(xi, None)).collect(),
+        };
+        Evaluation {
+            log_prob: values.iter().map(|v| v.log_prob).collect(),
+            log_likelihood: values.iter().map(|v| v.log_likelihood).collect(),
+            misfit: values.iter().map(|v| v.misfit).collect(),
+            failed: values.iter().map(|v| v.failed).collect(),
+            grad,
+        }
+    }
+}
+
+impl LogDensity for Posterior {
+    fn dim(&self) -> usize {
+        self.prior.dim()
+    }
+
+    fn evaluate(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation> {
+        if x.ncols() != self.dim() {
+            return Err(Error::Run(format!("members have {} parameters, the posterior has {}", x.ncols(), self.dim())));
+        }
+        Ok(self.evaluate_par(x, with_grad, Par::Rayon))
+    }
+}
