@@ -30,6 +30,13 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             if resume && !output.exists() {
                 return Err(Error::input(output, "no result file to resume from (run without --resume first)").into());
             }
+            if spec.parallel.threads > 0 {
+                // Before any parallel work; the pool is global to the process (one rank).
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(spec.parallel.threads)
+                    .build_global()
+                    .map_err(|e| Error::Run(format!("cannot start {} threads (parallel.threads): {e}", spec.parallel.threads)))?;
+            }
             let outcome = run(&spec, comm, RunOptions { resume }).map_err(|error| Failure { error, phase: Phase::Run })?;
             if comm.is_root() {
                 eprintln!("wrote {} ({} iterations, {:.1} s on {} rank{})", outcome.output.display(), outcome.iterations, outcome.wall_seconds, comm.size(), if comm.size() == 1 { "" } else { "s" });

@@ -133,7 +133,8 @@ fn with_defaults(raw: &RawConfig) -> RawConfig {
             adam.beta1.get_or_insert(0.9);
             adam.beta2.get_or_insert(0.999);
             adam.eps.get_or_insert(1e-8);
-            let kernel = s.kernel.get_or_insert(RawKernel { kind: KernelKind::Rbf, bandwidth: None, multiplier: None });
+            let kernel = s.kernel.get_or_insert(RawKernel { kind: None, bandwidth: None, multiplier: None });
+            kernel.kind.get_or_insert(KernelKind::Rbf);
             kernel.bandwidth.get_or_insert(RawBandwidth::Rule(BandwidthRule::Median));
             kernel.multiplier.get_or_insert(1.0);
             s.init.get_or_insert(RawInit::Kind(InitKind::Prior));

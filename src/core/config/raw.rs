@@ -195,7 +195,8 @@ pub enum RawBandwidth {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKernel {
-    pub kind: KernelKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<KernelKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<RawBandwidth>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,209 @@
+//! Bad input: every mistake gets a short error naming the key or file, exit code 2, no panic and
+//! no output file — run plainly and under `mpirun -n 2` (no rank may hang).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// A valid travel-time config with its files, in `dir`.
+fn traveltime_case(dir: &Path) -> String {
+    write(dir, "stations.txt", "A 0.5 0.5\nB 3.5 0.7\nC 2.0 3.6\n");
+    write(dir, "picks.txt", "A B 1.6 0.05\nA C 1.7 0.05\nB C 1.8 0.05\n");
+    r#"name: tt
+problem:
+  kind: traveltime2d
+  grid: {origin: [0.0, 0.0], spacing: [0.5, 0.5], shape: [9, 9]}
+  stations: {file: stations.txt}
+  data: {file: picks.txt}
+prior: {kind: uniform, lower: 1.0, upper: 3.0}
+method: {kind: svgd, n_particles: 4, iterations: 2, step_size: 0.05}
+output: {path: out.h5}
+"#
+    .to_string()
+}
+
+/// A valid linear config with its files, in `dir`.
+fn linear_case(dir: &Path) -> String {
+    copy_in(dir, &["configs/linear/G.npy", "configs/linear/data.txt"]);
+    r#"name: lin
+problem:
+  kind: linear
+  matrix: {file: G.npy}
+  data: {file: data.txt}
+prior: {kind: gaussian, mean: 0.0, std: 1.0}
+method: {kind: mh, n_chains: 2, iterations: 20, burn_in: 10}
+output: {path: out.h5}
+"#
+    .to_string()
+}
+
+struct Case {
+    name: &'static str,
+    /// Edits the directory and returns the config text.
+    setup: fn(&Path) -> String,
+    /// Extra arguments after the config (the command is `run` unless `args` says otherwise).
+    args: &'static [&'static str],
+    /// Text the message must contain (the key or file at fault).
+    expect: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case { name: "unknown key", setup: |d| linear_case(d).replace("name: lin", "name: lin\nmethd: 3"), args: &[], expect: "unknown field `methd`" },
+        Case { name: "wrong type", setup: |d| linear_case(d).replace("name: lin", "name: lin\nseed: many"), args: &[], expect: "seed" },
+        Case { name: "unknown method kind", setup: |d| linear_case(d).replace("kind: mh", "kind: hmc"), args: &[], expect: "hmc" },
+        Case {
+            name: "sigma <= 0 in the data file",
+            setup: |d| {
+                let c = traveltime_case(d);
+                write(d, "picks.txt", "A B 1.6 0.05\nA C 1.7 -0.05\nB C 1.8 0.05\n");
+                c
+            },
+            args: &[],
+            expect: "picks.txt: line 2: σ must be",
+        },
+        Case { name: "lower >= upper", setup: |d| traveltime_case(d).replace("upper: 3.0", "upper: 0.9"), args: &[], expect: "prior.lower" },
+        Case { name: "missing file", setup: |d| traveltime_case(d).replace("stations.txt}", "nowhere.txt}"), args: &[], expect: "nowhere.txt" },
+        Case {
+            name: "data of the wrong length",
+            setup: |d| {
+                let c = linear_case(d);
+                write(d, "data.txt", "1.0 1.0\n2.0 1.0\n");
+                c
+            },
+            args: &[],
+            expect: "data.txt: has 2 data, the matrix has 30 rows",
+        },
+        Case {
+            name: "NaN in data",
+            setup: |d| {
+                let c = traveltime_case(d);
+                write(d, "picks.txt", "A B nan 0.05\nA C 1.7 0.05\nB C 1.8 0.05\n");
+                c
+            },
+            args: &[],
+            expect: "picks.txt: line 1: datum is not finite",
+        },
+        Case {
+            name: "station outside the grid",
+            setup: |d| {
+                let c = traveltime_case(d);
+                write(d, "stations.txt", "A 0.5 0.5\nB 7.5 0.7\nC 2.0 3.6\n");
+                c
+            },
+            args: &[],
+            expect: "station `B` at (7.5, 0.7) lies outside the grid",
+        },
+        Case {
+            name: "unknown station in the picks",
+            setup: |d| {
+                let c = traveltime_case(d);
+                write(d, "picks.txt", "A B 1.6 0.05\nA Z 1.7 0.05\n");
+                c
+            },
+            args: &[],
+            expect: "unknown station `Z`",
+        },
+        Case { name: "negative step size", setup: |d| traveltime_case(d).replace("step_size: 0.05", "step_size: -0.1"), args: &[], expect: "method.step_size: must be a finite number > 0 (got -0.1)" },
+        Case { name: "burn-in not below iterations", setup: |d| linear_case(d).replace("burn_in: 10", "burn_in: 20"), args: &[], expect: "method.iterations: must exceed method.burn_in" },
+        Case { name: "grid shape of the wrong length", setup: |d| traveltime_case(d).replace("shape: [9, 9]", "shape: [9, 9, 9]"), args: &[], expect: "problem.grid.shape: must have 2 values" },
+        Case { name: "missing prior", setup: |d| linear_case(d).replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}\n", ""), args: &[], expect: "prior: required" },
+        Case {
+            name: "initial members outside the prior",
+            setup: |d| {
+                let c = traveltime_case(d);
+                write(d, "init.txt", &"5.0\n".repeat(4 * 81));
+                c.replace("step_size: 0.05}", "step_size: 0.05, init: {file: init.txt}}")
+            },
+            args: &[],
+            expect: "init.txt: member 0, parameter 0 = 5 lies outside",
+        },
+        Case { name: "output not HDF5", setup: |d| linear_case(d).replace("out.h5", "out.csv"), args: &[], expect: "output.path: must end in .h5" },
+        Case { name: "several problems at once", setup: |d| traveltime_case(d).replace("upper: 3.0", "upper: 0.9").replace("step_size: 0.05", "step_size: 0.0"), args: &[], expect: "2 problems" },
+        Case {
+            name: "forward with a model of the wrong length",
+            setup: |d| {
+                write(d, "model.txt", "2.0\n2.0\n");
+                traveltime_case(d)
+            },
+            args: &["forward", "--model", "model.txt", "--out", "out.txt"],
+            expect: "model.txt: has 2 values, the problem has 81 parameters",
+        },
+        Case {
+            name: "forward with a non-positive reference velocity",
+            setup: |d| traveltime_case(d).replace("data: {file: picks.txt}", "data: {file: picks.txt}\n  reference_model: -1.0"),
+            args: &["forward", "--out", "out.txt"],
+            expect: "problem.reference_model: velocity must be > 0",
+        },
+        Case {
+            name: "noise without sigma",
+            setup: |d| traveltime_case(d).replace("data: {file: picks.txt}", "reference_model: 2.0"),
+            args: &["forward", "--out", "out.txt", "--noise-seed", "1"],
+            expect: "--noise-seed needs the data σ",
+        },
+        Case { name: "resume without a result file", setup: linear_case, args: &["run", "--resume"], expect: "out.h5: no result file to resume from" },
+    ]
+}
+
+/// Runs every case through `command` (which gets the subcommand, config and arguments) and checks
+/// the outcome.
+fn check_all(command: impl Fn() -> Command, label: &str) {
+    let cases = cases();
+    assert!(cases.len() >= 15);
+    for case in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write(dir.path(), "config.yaml", &(case.setup)(dir.path()));
+        let (sub, rest): (&str, &[&str]) = match case.args.first() {
+            Some(&"forward") => ("forward", &case.args[1..]),
+            Some(&"run") => ("run", &case.args[1..]),
+            _ => ("run", case.args),
+        };
+        let out = command().current_dir(dir.path()).arg(sub).arg(&config).args(rest).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "[{label}] {}: exit status {:?}, stderr:\n{stderr}", case.name, out.status);
+        assert!(stderr.contains(case.expect), "[{label}] {}: message does not name `{}`:\n{stderr}", case.name, case.expect);
+        assert!(!stderr.contains("panicked"), "[{label}] {}: panicked:\n{stderr}", case.name);
+        for leftover in ["out.h5", "out.csv", "out.txt"] {
+            assert!(!dir.path().join(leftover).exists(), "[{label}] {}: wrote {leftover}", case.name);
+        }
+        let extra: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp.")).collect();
+        assert!(extra.is_empty(), "[{label}] {}: left a temporary file", case.name);
+        println!("[{label}] {}: {}", case.name, stderr.lines().last().unwrap_or_default().trim());
+    }
+}
+
+#[test]
+fn bad_inputs_are_clear_errors_with_exit_code_2() {
+    check_all(geobayes, "plain");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn bad_inputs_are_clear_errors_under_mpirun_without_hanging() {
+    check_all(|| mpirun(2, 60), "mpirun -n 2");
+}
+
+#[test]
+fn an_existing_result_is_not_overwritten_without_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "config.yaml", &linear_case(dir.path()));
+    std::fs::write(dir.path().join("out.h5"), b"precious").unwrap();
+    let out = geobayes().arg("run").arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--overwrite"));
+    assert_eq!(std::fs::read(dir.path().join("out.h5")).unwrap(), b"precious");
+}
+
+#[test]
+fn validate_reports_ok_for_every_shipped_config() {
+    for entry in std::fs::read_dir(repo().join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let out = run_ok(geobayes().arg("validate").arg(&path));
+            assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok:"), "{}", path.display());
+        }
+    }
+}

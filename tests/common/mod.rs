@@ -1,0 +1,108 @@
+//! Helpers shared by the integration tests: running the binary (plainly or under mpirun),
+//! writing configs into temporary directories, and comparing result files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use geobayes::core::io::hdf5_util::H5Reader;
+use geobayes::core::io::names::{NON_REPRODUCIBLE, group};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_geobayes");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The geobayes command, without test hooks from the environment.
+pub fn geobayes() -> Command {
+    let mut c = Command::new(BIN);
+    c.env_remove("GEOBAYES_TEST_ABORT_AFTER_CHECKPOINT").env_remove("GEOBAYES_TEST_ABORT_DURING_WRITE");
+    c
+}
+
+/// `mpirun -n ranks geobayes ...` (OpenMPI, as root, oversubscribed, one thread per rank),
+/// under a timeout so that a hanging rank fails the test instead of the CI job.
+pub fn mpirun(ranks: usize, timeout_s: u32) -> Command {
+    let mut c = Command::new("timeout");
+    c.arg(timeout_s.to_string())
+        .args(["mpirun", "-n", &ranks.to_string(), "--oversubscribe", BIN])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env("RAYON_NUM_THREADS", "1")
+        .env_remove("GEOBAYES_TEST_ABORT_AFTER_CHECKPOINT")
+        .env_remove("GEOBAYES_TEST_ABORT_DURING_WRITE");
+    c
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("the command starts");
+    assert!(
+        out.status.success(),
+        "command failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes `text` as `name` into `dir` and returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Copies repository files into `dir` (keeping their file names).
+pub fn copy_in(dir: &Path, repo_paths: &[&str]) {
+    for p in repo_paths {
+        let src = repo().join(p);
+        std::fs::copy(&src, dir.join(src.file_name().unwrap())).unwrap();
+    }
+}
+
+pub fn f64s(file: &Path, dataset: &str) -> Vec<f64> {
+    H5Reader::open(file).unwrap().f64(dataset).unwrap().iter().copied().collect()
+}
+
+pub fn shape(file: &Path, dataset: &str) -> Vec<usize> {
+    H5Reader::open(file).unwrap().f64(dataset).unwrap().shape().to_vec()
+}
+
+pub fn root_text(file: &Path, name: &str) -> String {
+    H5Reader::open(file).unwrap().root_text(name).unwrap()
+}
+
+/// Asserts that two result files hold bit-identical arrays in every group DESIGN.md lists
+/// (posterior, sample_stats, observed_data, summary, diagnostics), except wall-clock traces.
+pub fn assert_identical_results(a: &Path, b: &Path) {
+    let (fa, fb) = (H5Reader::open(a).unwrap(), H5Reader::open(b).unwrap());
+    let mut compared = 0;
+    for g in [group::POSTERIOR, group::SAMPLE_STATS, group::OBSERVED_DATA, group::SUMMARY, group::DIAGNOSTICS] {
+        let (na, nb) = (fa.dataset_names(g).unwrap_or_default(), fb.dataset_names(g).unwrap_or_default());
+        assert_eq!(na, nb, "datasets of group {g} differ");
+        for name in na {
+            if NON_REPRODUCIBLE.contains(&name.as_str()) {
+                continue;
+            }
+            let path = format!("{g}/{name}");
+            let (va, vb) = match (fa.f64(&path), fb.f64(&path)) {
+                (Ok(x), Ok(y)) => (x, y),
+                _ => (fa.i64(&path).unwrap().mapv(|v| v as f64), fb.i64(&path).unwrap().mapv(|v| v as f64)),
+            };
+            assert_eq!(va.shape(), vb.shape(), "{path}: shapes differ");
+            for (k, (x, y)) in va.iter().zip(vb.iter()).enumerate() {
+                assert!(
+                    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                    "{path}[{k}]: {x:e} vs {y:e} ({} vs {})",
+                    a.display(),
+                    b.display()
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 8, "only {compared} datasets compared");
+}

@@ -1,0 +1,51 @@
+//! Every config in configs/ runs in the tests (shortened): configs with a method through `run`,
+//! data-generation configs through `forward`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+fn configs() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![repo().join("configs")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "yaml") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn every_shipped_config_runs_shortened() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = configs();
+    assert!(all.len() >= 5, "{all:?}");
+    for (k, config) in all.iter().enumerate() {
+        let text = std::fs::read_to_string(config).unwrap();
+        if text.contains("\nmethod:") {
+            let out = dir.path().join(format!("run{k}.h5"));
+            let shorten: &[&str] = if text.contains("kind: mh") {
+                &["--set", "method.iterations=30", "--set", "method.burn_in=10", "--set", "method.thin=1"]
+            } else {
+                &["--set", "method.iterations=3"]
+            };
+            run_ok(geobayes().arg("run").arg(config).args(shorten).args(["--set", "output.progress=off", "--set", &format!("output.path={}", out.display())]));
+            assert_eq!(root_text(&out, "status"), "complete", "{}", config.display());
+        } else {
+            let out = dir.path().join(format!("forward{k}.txt"));
+            run_ok(geobayes().arg("forward").arg(config).arg("--out").arg(&out));
+            let n = std::fs::read_to_string(&out).unwrap().lines().count();
+            assert!(n > 0, "{}", config.display());
+        }
+        println!("ran {}", config.display());
+    }
+}

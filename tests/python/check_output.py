@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Opens a geobayes result file the way users do (h5py, xarray, ArviZ) and checks its layout
+against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|svgd]. Exits non-zero on any
+mismatch."""
+import sys
+
+import arviz as az
+import h5py
+import numpy as np
+import xarray as xr
+
+path, method = sys.argv[1], sys.argv[2]
+
+with h5py.File(path, "r") as f:
+    assert f.attrs["status"] == "complete", f.attrs["status"]
+    for key in ["version", "git_commit", "features", "n_ranks", "seed", "config_hash"]:
+        assert key in f.attrs, key
+    m = f["posterior/m"][...]
+    chains, draws, params = m.shape
+    assert f["sample_stats/lp"].shape == (chains, draws)
+    assert f["sample_stats/log_likelihood"].shape == (chains, draws)
+    assert f["sample_stats/n_failed"].shape == (chains, draws)
+    n_obs = f["observed_data/d"].shape[0]
+    assert f["constant_data/sigma"].shape == (n_obs,)
+    assert f["posterior_predictive/d"].shape == (n_obs,)
+    flat = m.reshape(-1, params)
+    # Summaries follow numpy's conventions exactly.
+    np.testing.assert_allclose(f["summary/mean"][...], flat.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(f["summary/std"][...], flat.std(axis=0), rtol=1e-10, atol=1e-12)
+    for name, q in [("q05", 0.05), ("q50", 0.5), ("q95", 0.95)]:
+        np.testing.assert_allclose(f[f"summary/{name}"][...], np.quantile(flat, q, axis=0), rtol=0, atol=1e-14)
+    assert f["summary"].attrs["n_samples"] == chains * draws
+    assert "misfit" in f["diagnostics"]
+    assert len(f["diagnostics/misfit"]) == f.attrs["iterations"]
+    config = f["provenance/config"][()]
+    assert b"problem" in config, config[:100]
+    if method == "mh":
+        assert f["sample_stats/accepted"].dtype == np.int8
+        assert f["sample_stats/acceptance_rate"].shape == (chains,)
+        assert f["summary/rhat"].shape == (params,)
+    if "param_x" in f["posterior"]:
+        assert f["summary/coverage"].shape == (params,)
+
+ds = xr.open_dataset(path, group="posterior")
+assert ds["m"].dims == ("chain", "draw", "param"), ds["m"].dims
+assert ds["m"].shape == (chains, draws, params)
+stats = xr.open_dataset(path, group="sample_stats")
+assert stats["lp"].dims == ("chain", "draw")
+
+idata = az.from_netcdf(path)
+assert "posterior" in idata.groups() and "sample_stats" in idata.groups(), idata.groups()
+assert idata.posterior["m"].shape == (chains, draws, params)
+summary = az.summary(idata, var_names=["m"], kind="stats")
+assert len(summary) == params
+print(f"ok: {path}: posterior/m {m.shape}, groups {sorted(idata.groups())}")
