@@ -5,7 +5,10 @@ use std::process::Command;
 
 fn main() {
     // Debian/Ubuntu put the serial HDF5 libraries here; `pkg-config --libs hdf5` names only -lhdf5.
-    for dir in ["/usr/lib/x86_64-linux-gnu/hdf5/serial", "/usr/lib/aarch64-linux-gnu/hdf5/serial"] {
+    for dir in [
+        "/usr/lib/x86_64-linux-gnu/hdf5/serial",
+        "/usr/lib/aarch64-linux-gnu/hdf5/serial",
+    ] {
         if std::path::Path::new(dir).exists() {
             println!("cargo:rustc-link-search=native={dir}");
         }

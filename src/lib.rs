@@ -7,9 +7,9 @@
 //! - `mpi` (default): distribute ensemble members over MPI ranks (OpenMPI tested). Without it the
 //!   binary runs as one process and ignores `mpirun`.
 
+pub mod cli;
 pub mod core;
+pub mod driver;
+pub mod inference;
 pub mod physics;
 pub mod posterior;
-pub mod inference;
-pub mod driver;
-pub mod cli;

@@ -11,7 +11,11 @@ use common::*;
 /// A valid travel-time config with its files, in `dir`.
 fn traveltime_case(dir: &Path) -> String {
     write(dir, "stations.txt", "A 0.5 0.5\nB 3.5 0.7\nC 2.0 3.6\n");
-    write(dir, "picks.txt", "A B 1.6 0.05\nA C 1.7 0.05\nB C 1.8 0.05\n");
+    write(
+        dir,
+        "picks.txt",
+        "A B 1.6 0.05\nA C 1.7 0.05\nB C 1.8 0.05\n",
+    );
     r#"name: tt
 problem:
   kind: traveltime2d
@@ -52,21 +56,50 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "unknown key", setup: |d| linear_case(d).replace("name: lin", "name: lin\nmethd: 3"), args: &[], expect: "unknown field `methd`" },
-        Case { name: "wrong type", setup: |d| linear_case(d).replace("name: lin", "name: lin\nseed: many"), args: &[], expect: "seed" },
-        Case { name: "unknown method kind", setup: |d| linear_case(d).replace("kind: mh", "kind: hmc"), args: &[], expect: "hmc" },
+        Case {
+            name: "unknown key",
+            setup: |d| linear_case(d).replace("name: lin", "name: lin\nmethd: 3"),
+            args: &[],
+            expect: "unknown field `methd`",
+        },
+        Case {
+            name: "wrong type",
+            setup: |d| linear_case(d).replace("name: lin", "name: lin\nseed: many"),
+            args: &[],
+            expect: "seed",
+        },
+        Case {
+            name: "unknown method kind",
+            setup: |d| linear_case(d).replace("kind: mh", "kind: hmc"),
+            args: &[],
+            expect: "hmc",
+        },
         Case {
             name: "sigma <= 0 in the data file",
             setup: |d| {
                 let c = traveltime_case(d);
-                write(d, "picks.txt", "A B 1.6 0.05\nA C 1.7 -0.05\nB C 1.8 0.05\n");
+                write(
+                    d,
+                    "picks.txt",
+                    "A B 1.6 0.05\nA C 1.7 -0.05\nB C 1.8 0.05\n",
+                );
                 c
             },
             args: &[],
             expect: "picks.txt: line 2: σ must be",
         },
-        Case { name: "lower >= upper", setup: |d| traveltime_case(d).replace("upper: 3.0", "upper: 0.9"), args: &[], expect: "prior.lower" },
-        Case { name: "missing file", setup: |d| traveltime_case(d).replace("stations.txt}", "nowhere.txt}"), args: &[], expect: "nowhere.txt" },
+        Case {
+            name: "lower >= upper",
+            setup: |d| traveltime_case(d).replace("upper: 3.0", "upper: 0.9"),
+            args: &[],
+            expect: "prior.lower",
+        },
+        Case {
+            name: "missing file",
+            setup: |d| traveltime_case(d).replace("stations.txt}", "nowhere.txt}"),
+            args: &[],
+            expect: "nowhere.txt",
+        },
         Case {
             name: "data of the wrong length",
             setup: |d| {
@@ -107,22 +140,59 @@ fn cases() -> Vec<Case> {
             args: &[],
             expect: "unknown station `Z`",
         },
-        Case { name: "negative step size", setup: |d| traveltime_case(d).replace("step_size: 0.05", "step_size: -0.1"), args: &[], expect: "method.step_size: must be a finite number > 0 (got -0.1)" },
-        Case { name: "burn-in not below iterations", setup: |d| linear_case(d).replace("burn_in: 10", "burn_in: 20"), args: &[], expect: "method.iterations: must exceed method.burn_in" },
-        Case { name: "grid shape of the wrong length", setup: |d| traveltime_case(d).replace("shape: [9, 9]", "shape: [9, 9, 9]"), args: &[], expect: "problem.grid.shape: must have 2 values" },
-        Case { name: "missing prior", setup: |d| linear_case(d).replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}\n", ""), args: &[], expect: "prior: required" },
+        Case {
+            name: "negative step size",
+            setup: |d| traveltime_case(d).replace("step_size: 0.05", "step_size: -0.1"),
+            args: &[],
+            expect: "method.step_size: must be a finite number > 0 (got -0.1)",
+        },
+        Case {
+            name: "burn-in not below iterations",
+            setup: |d| linear_case(d).replace("burn_in: 10", "burn_in: 20"),
+            args: &[],
+            expect: "method.iterations: must exceed method.burn_in",
+        },
+        Case {
+            name: "grid shape of the wrong length",
+            setup: |d| traveltime_case(d).replace("shape: [9, 9]", "shape: [9, 9, 9]"),
+            args: &[],
+            expect: "problem.grid.shape: must have 2 values",
+        },
+        Case {
+            name: "missing prior",
+            setup: |d| linear_case(d).replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}\n", ""),
+            args: &[],
+            expect: "prior: required",
+        },
         Case {
             name: "initial members outside the prior",
             setup: |d| {
                 let c = traveltime_case(d);
                 write(d, "init.txt", &"5.0\n".repeat(4 * 81));
-                c.replace("step_size: 0.05}", "step_size: 0.05, init: {file: init.txt}}")
+                c.replace(
+                    "step_size: 0.05}",
+                    "step_size: 0.05, init: {file: init.txt}}",
+                )
             },
             args: &[],
             expect: "init.txt: member 0, parameter 0 = 5 lies outside",
         },
-        Case { name: "output not HDF5", setup: |d| linear_case(d).replace("out.h5", "out.csv"), args: &[], expect: "output.path: must end in .h5" },
-        Case { name: "several problems at once", setup: |d| traveltime_case(d).replace("upper: 3.0", "upper: 0.9").replace("step_size: 0.05", "step_size: 0.0"), args: &[], expect: "2 problems" },
+        Case {
+            name: "output not HDF5",
+            setup: |d| linear_case(d).replace("out.h5", "out.csv"),
+            args: &[],
+            expect: "output.path: must end in .h5",
+        },
+        Case {
+            name: "several problems at once",
+            setup: |d| {
+                traveltime_case(d)
+                    .replace("upper: 3.0", "upper: 0.9")
+                    .replace("step_size: 0.05", "step_size: 0.0")
+            },
+            args: &[],
+            expect: "2 problems",
+        },
         Case {
             name: "forward with a model of the wrong length",
             setup: |d| {
@@ -134,17 +204,29 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "forward with a non-positive reference velocity",
-            setup: |d| traveltime_case(d).replace("data: {file: picks.txt}", "data: {file: picks.txt}\n  reference_model: -1.0"),
+            setup: |d| {
+                traveltime_case(d).replace(
+                    "data: {file: picks.txt}",
+                    "data: {file: picks.txt}\n  reference_model: -1.0",
+                )
+            },
             args: &["forward", "--out", "out.txt"],
             expect: "problem.reference_model: velocity must be > 0",
         },
         Case {
             name: "noise without sigma",
-            setup: |d| traveltime_case(d).replace("data: {file: picks.txt}", "reference_model: 2.0"),
+            setup: |d| {
+                traveltime_case(d).replace("data: {file: picks.txt}", "reference_model: 2.0")
+            },
             args: &["forward", "--out", "out.txt", "--noise-seed", "1"],
             expect: "--noise-seed needs the data σ",
         },
-        Case { name: "resume without a result file", setup: linear_case, args: &["run", "--resume"], expect: "out.h5: no result file to resume from" },
+        Case {
+            name: "resume without a result file",
+            setup: linear_case,
+            args: &["run", "--resume"],
+            expect: "out.h5: no result file to resume from",
+        },
     ]
 }
 
@@ -161,17 +243,54 @@ fn check_all(command: impl Fn() -> Command, label: &str) {
             Some(&"run") => ("run", &case.args[1..]),
             _ => ("run", case.args),
         };
-        let out = command().current_dir(dir.path()).arg(sub).arg(&config).args(rest).output().unwrap();
+        let out = command()
+            .current_dir(dir.path())
+            .arg(sub)
+            .arg(&config)
+            .args(rest)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "[{label}] {}: exit status {:?}, stderr:\n{stderr}", case.name, out.status);
-        assert!(stderr.contains(case.expect), "[{label}] {}: message does not name `{}`:\n{stderr}", case.name, case.expect);
-        assert!(!stderr.contains("panicked"), "[{label}] {}: panicked:\n{stderr}", case.name);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "[{label}] {}: exit status {:?}, stderr:\n{stderr}",
+            case.name,
+            out.status
+        );
+        assert!(
+            stderr.contains(case.expect),
+            "[{label}] {}: message does not name `{}`:\n{stderr}",
+            case.name,
+            case.expect
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "[{label}] {}: panicked:\n{stderr}",
+            case.name
+        );
         for leftover in ["out.h5", "out.csv", "out.txt"] {
-            assert!(!dir.path().join(leftover).exists(), "[{label}] {}: wrote {leftover}", case.name);
+            assert!(
+                !dir.path().join(leftover).exists(),
+                "[{label}] {}: wrote {leftover}",
+                case.name
+            );
         }
-        let extra: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp.")).collect();
-        assert!(extra.is_empty(), "[{label}] {}: left a temporary file", case.name);
-        println!("[{label}] {}: {}", case.name, stderr.lines().last().unwrap_or_default().trim());
+        let extra: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "[{label}] {}: left a temporary file",
+            case.name
+        );
+        println!(
+            "[{label}] {}: {}",
+            case.name,
+            stderr.lines().last().unwrap_or_default().trim()
+        );
     }
 }
 
@@ -194,7 +313,10 @@ fn an_existing_result_is_not_overwritten_without_asking() {
     let out = geobayes().arg("run").arg(&config).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--overwrite"));
-    assert_eq!(std::fs::read(dir.path().join("out.h5")).unwrap(), b"precious");
+    assert_eq!(
+        std::fs::read(dir.path().join("out.h5")).unwrap(),
+        b"precious"
+    );
 }
 
 #[test]
@@ -203,7 +325,11 @@ fn validate_reports_ok_for_every_shipped_config() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let out = run_ok(geobayes().arg("validate").arg(&path));
-            assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok:"), "{}", path.display());
+            assert!(
+                String::from_utf8_lossy(&out.stdout).starts_with("ok:"),
+                "{}",
+                path.display()
+            );
         }
     }
 }

@@ -34,12 +34,29 @@ fn every_shipped_config_runs_shortened() {
         if text.contains("\nmethod:") {
             let out = dir.path().join(format!("run{k}.h5"));
             let shorten: &[&str] = if text.contains("kind: mh") {
-                &["--set", "method.iterations=30", "--set", "method.burn_in=10", "--set", "method.thin=1"]
+                &[
+                    "--set",
+                    "method.iterations=30",
+                    "--set",
+                    "method.burn_in=10",
+                    "--set",
+                    "method.thin=1",
+                ]
             } else {
                 &["--set", "method.iterations=3"]
             };
-            run_ok(geobayes().arg("run").arg(config).args(shorten).args(["--set", "output.progress=off", "--set", &format!("output.path={}", out.display())]));
-            assert_eq!(root_text(&out, "status"), "complete", "{}", config.display());
+            run_ok(geobayes().arg("run").arg(config).args(shorten).args([
+                "--set",
+                "output.progress=off",
+                "--set",
+                &format!("output.path={}", out.display()),
+            ]));
+            assert_eq!(
+                root_text(&out, "status"),
+                "complete",
+                "{}",
+                config.display()
+            );
         } else {
             let out = dir.path().join(format!("forward{k}.txt"));
             run_ok(geobayes().arg("forward").arg(config).arg("--out").arg(&out));

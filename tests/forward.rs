@@ -24,7 +24,8 @@ fn asymmetric_model_files_give_analytic_times() {
     // unless flattened, and a transposed grid would put the gradient along y.
     let (nx, ny, h) = (41usize, 31usize, 0.25);
     let v = Array2::from_shape_fn((ny, nx), |(_, ix)| 2.0 + 0.1 * (ix as f64 * h));
-    v.write_npy(std::fs::File::create(dir.path().join("model.npy")).unwrap()).unwrap();
+    v.write_npy(std::fs::File::create(dir.path().join("model.npy")).unwrap())
+        .unwrap();
     let flat: String = v.iter().map(|x| format!("{x:?}\n")).collect();
     write(dir.path(), "model.txt", &flat);
     let stations: [[f64; 2]; 5] = [[0.3, 0.4], [9.7, 0.9], [9.2, 7.3], [0.6, 7.1], [5.05, 3.85]];
@@ -40,8 +41,19 @@ fn asymmetric_model_files_give_analytic_times() {
     );
     for model in ["model.npy", "model.txt"] {
         let out = dir.path().join(format!("{model}.out.txt"));
-        run_ok(geobayes().arg("forward").arg(&config).args(["--model", model, "--out"]).arg(&out).current_dir(dir.path()));
-        let times: Vec<f64> = std::fs::read_to_string(&out).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+        run_ok(
+            geobayes()
+                .arg("forward")
+                .arg(&config)
+                .args(["--model", model, "--out"])
+                .arg(&out)
+                .current_dir(dir.path()),
+        );
+        let times: Vec<f64> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
         let mut k = 0;
         let mut worst: f64 = 0.0;
         for i in 0..stations.len() {
@@ -64,8 +76,18 @@ fn asymmetric_model_files_give_analytic_times() {
 fn committed_b1_data_are_reproduced_from_their_recipe() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("times.txt");
-    run_ok(geobayes().arg("forward").arg(repo().join("configs/b1/truth.yaml")).args(["--noise-seed", "2026", "--out"]).arg(&out));
-    let made: Vec<String> = std::fs::read_to_string(&out).unwrap().lines().map(str::to_owned).collect();
+    run_ok(
+        geobayes()
+            .arg("forward")
+            .arg(repo().join("configs/b1/truth.yaml"))
+            .args(["--noise-seed", "2026", "--out"])
+            .arg(&out),
+    );
+    let made: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     let committed: Vec<String> = std::fs::read_to_string(repo().join("configs/b1/traveltimes.txt"))
         .unwrap()
         .lines()
@@ -88,15 +110,32 @@ fn a_member_gets_the_same_bits_alone_and_in_any_block() {
     for block in [1usize, 7] {
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
-            let part = posterior.evaluate(x.slice(ndarray::s![start..end, ..]), true).unwrap();
+            let part = posterior
+                .evaluate(x.slice(ndarray::s![start..end, ..]), true)
+                .unwrap();
             for (r, i) in (start..end).enumerate() {
-                assert_eq!(part.log_prob[r].to_bits(), whole.log_prob[i].to_bits(), "member {i} in blocks of {block}");
-                let (a, b) = (part.grad.as_ref().unwrap().row(r), whole.grad.as_ref().unwrap().row(i));
-                assert!(a.iter().zip(b.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "gradient of member {i} in blocks of {block}");
+                assert_eq!(
+                    part.log_prob[r].to_bits(),
+                    whole.log_prob[i].to_bits(),
+                    "member {i} in blocks of {block}"
+                );
+                let (a, b) = (
+                    part.grad.as_ref().unwrap().row(r),
+                    whole.grad.as_ref().unwrap().row(i),
+                );
+                assert!(
+                    a.iter()
+                        .zip(b.iter())
+                        .all(|(p, q)| p.to_bits() == q.to_bits()),
+                    "gradient of member {i} in blocks of {block}"
+                );
             }
         }
     }
-    assert_eq!(whole.log_prob.mapv(f64::to_bits), sequential.log_prob.mapv(f64::to_bits));
+    assert_eq!(
+        whole.log_prob.mapv(f64::to_bits),
+        sequential.log_prob.mapv(f64::to_bits)
+    );
     let lp: Array1<f64> = whole.log_prob.clone();
     assert!(lp.iter().all(|v| v.is_finite()));
 }

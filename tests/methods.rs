@@ -20,7 +20,13 @@ fn write_npy(path: &Path, a: &Array2<f64>) {
 }
 
 /// Closed-form posterior of d = G m + e, e ~ N(0, diag σ²), m ~ N(μ₀, s₀² I).
-fn linear_gaussian_posterior(g: &Array2<f64>, d: &Array1<f64>, sigma: &Array1<f64>, mu0: f64, s0: f64) -> (Array1<f64>, Array2<f64>) {
+fn linear_gaussian_posterior(
+    g: &Array2<f64>,
+    d: &Array1<f64>,
+    sigma: &Array1<f64>,
+    mu0: f64,
+    s0: f64,
+) -> (Array1<f64>, Array2<f64>) {
     let p = g.ncols();
     let mut precision = Array2::<f64>::eye(p) / (s0 * s0);
     let mut rhs = Array1::from_elem(p, mu0 / (s0 * s0));
@@ -39,15 +45,32 @@ fn linear_gaussian_posterior(g: &Array2<f64>, d: &Array1<f64>, sigma: &Array1<f6
 
 fn read_data(path: &Path) -> (Array1<f64>, Array1<f64>) {
     let text = std::fs::read_to_string(path).unwrap();
-    let rows: Vec<Vec<f64>> = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.split_whitespace().map(|w| w.parse().unwrap()).collect()).collect();
-    (rows.iter().map(|r| r[0]).collect(), rows.iter().map(|r| r[1]).collect())
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(|w| w.parse().unwrap()).collect())
+        .collect();
+    (
+        rows.iter().map(|r| r[0]).collect(),
+        rows.iter().map(|r| r[1]).collect(),
+    )
 }
 
 #[test]
 fn mh_recovers_the_linear_gaussian_posterior() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mh.h5");
-    run_ok(geobayes().arg("run").arg(repo().join("configs/linear_gaussian.yaml")).args(["--set", "output.progress=off", "--set", &format!("output.path={}", out.display())]));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(repo().join("configs/linear_gaussian.yaml"))
+            .args([
+                "--set",
+                "output.progress=off",
+                "--set",
+                &format!("output.path={}", out.display()),
+            ]),
+    );
     let g = read_npy(&repo().join("configs/linear/G.npy"));
     let (d, sigma) = read_data(&repo().join("configs/linear/data.txt"));
     let (mean, cov) = linear_gaussian_posterior(&g, &d, &sigma, 0.0, 1.0);
@@ -55,16 +78,28 @@ fn mh_recovers_the_linear_gaussian_posterior() {
     let (rhat, ess) = (f64s(&out, "summary/rhat"), f64s(&out, "summary/ess_bulk"));
     let p = mean.len();
     assert!(p >= 20);
-    println!("{:>4} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}", "j", "mean", "exact", "z_mean", "std", "exact", "z_std", "rhat");
+    println!(
+        "{:>4} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "j", "mean", "exact", "z_mean", "std", "exact", "z_std", "rhat"
+    );
     for j in 0..p {
         let sd = cov[[j, j]].sqrt();
         // Monte-Carlo standard errors from the bulk ESS: sd/√ESS for the mean, sd/√(2 ESS) for
         // the std of a Gaussian.
         let z_mean = (m_mean[j] - mean[j]) / (sd / ess[j].sqrt());
         let z_std = (m_std[j] - sd) / (sd / (2.0 * ess[j]).sqrt());
-        println!("{j:>4} {:>9.4} {:>9.4} {z_mean:>8.2} {:>8.4} {sd:>8.4} {z_std:>7.2} {:>7.4}", m_mean[j], mean[j], m_std[j], rhat[j]);
-        assert!(z_mean.abs() < 4.0, "parameter {j}: mean off by {z_mean:.2} Monte-Carlo errors");
-        assert!(z_std.abs() < 4.0, "parameter {j}: std off by {z_std:.2} Monte-Carlo errors");
+        println!(
+            "{j:>4} {:>9.4} {:>9.4} {z_mean:>8.2} {:>8.4} {sd:>8.4} {z_std:>7.2} {:>7.4}",
+            m_mean[j], mean[j], m_std[j], rhat[j]
+        );
+        assert!(
+            z_mean.abs() < 4.0,
+            "parameter {j}: mean off by {z_mean:.2} Monte-Carlo errors"
+        );
+        assert!(
+            z_std.abs() < 4.0,
+            "parameter {j}: std off by {z_std:.2} Monte-Carlo errors"
+        );
         assert!(rhat[j] < 1.01, "parameter {j}: R-hat {}", rhat[j]);
         assert!(ess[j] > 400.0, "parameter {j}: ESS {}", ess[j]);
     }
@@ -80,13 +115,35 @@ fn svgd_against_reference(optimizer: &str, step: &str, expected: &str) {
     for f in ["config.yaml", "G.npy", "data.txt", "init.npy", expected] {
         std::fs::copy(reference.join(f), dir.path().join(f)).unwrap();
     }
-    run_ok(geobayes().arg("run").arg(dir.path().join("config.yaml")).args(["--set", &format!("method.optimizer={optimizer}"), "--set", &format!("method.step_size={step}"), "--set", "output.progress=off"]));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(dir.path().join("config.yaml"))
+            .args([
+                "--set",
+                &format!("method.optimizer={optimizer}"),
+                "--set",
+                &format!("method.step_size={step}"),
+                "--set",
+                "output.progress=off",
+            ]),
+    );
     let got = f64s(&dir.path().join("out.h5"), "posterior/m");
     let want = read_npy(&dir.path().join(expected));
-    assert_eq!(shape(&dir.path().join("out.h5"), "posterior/m"), vec![1, 6, 3]);
-    let max_diff = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert_eq!(
+        shape(&dir.path().join("out.h5"), "posterior/m"),
+        vec![1, 6, 3]
+    );
+    let max_diff = got
+        .iter()
+        .zip(want.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     println!("{optimizer}: max |geobayes − reference| = {max_diff:e}");
-    assert!(max_diff < 1e-12, "{optimizer}: particles differ from the reference by {max_diff:e}");
+    assert!(
+        max_diff < 1e-12,
+        "{optimizer}: particles differ from the reference by {max_diff:e}"
+    );
 }
 
 #[test]
@@ -132,7 +189,15 @@ fn svgd_recovers_a_two_dimensional_gaussian_posterior() {
     let (m, s) = run_svgd(dir.path(), 100, 2000);
     for j in 0..2 {
         let sd = cov[[j, j]].sqrt();
-        println!("param {j}: mean {:.5} vs {:.5} ({:.3} σ), std {:.5} vs {:.5} (ratio {:.3})", m[j], mean[j], (m[j] - mean[j]) / sd, s[j], sd, s[j] / sd);
+        println!(
+            "param {j}: mean {:.5} vs {:.5} ({:.3} σ), std {:.5} vs {:.5} (ratio {:.3})",
+            m[j],
+            mean[j],
+            (m[j] - mean[j]) / sd,
+            s[j],
+            sd,
+            s[j] / sd
+        );
         assert!((m[j] - mean[j]).abs() < 0.05 * sd, "mean of parameter {j}");
         assert!((s[j] / sd - 1.0).abs() < 0.05, "std of parameter {j}");
     }
@@ -144,15 +209,23 @@ fn svgd_recovers_a_two_dimensional_gaussian_posterior() {
 fn svgd_in_twenty_dimensions_gets_the_mean_and_reports_the_variance_collapse() {
     let dir = tempfile::tempdir().unwrap();
     let (mean, cov) = small_linear_problem(dir.path(), 20);
-    println!("{:>10} {:>14} {:>16} {:>16}", "particles", "max |Δmean|/σ", "mean std ratio", "min std ratio");
+    println!(
+        "{:>10} {:>14} {:>16} {:>16}",
+        "particles", "max |Δmean|/σ", "mean std ratio", "min std ratio"
+    );
     for particles in [50, 200, 800] {
         let (m, s) = run_svgd(dir.path(), particles, 1200);
-        let worst_mean = (0..20).map(|j| ((m[j] - mean[j]) / cov[[j, j]].sqrt()).abs()).fold(0.0, f64::max);
+        let worst_mean = (0..20)
+            .map(|j| ((m[j] - mean[j]) / cov[[j, j]].sqrt()).abs())
+            .fold(0.0, f64::max);
         let ratios: Vec<f64> = (0..20).map(|j| s[j] / cov[[j, j]].sqrt()).collect();
         let avg = ratios.iter().sum::<f64>() / 20.0;
         let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         println!("{particles:>10} {worst_mean:>14.4} {avg:>16.3} {min:>16.3}");
-        assert!(worst_mean < 0.1, "{particles} particles: mean off by {worst_mean:.3} σ");
+        assert!(
+            worst_mean < 0.1,
+            "{particles} particles: mean off by {worst_mean:.3} σ"
+        );
     }
 }
 
@@ -171,7 +244,13 @@ fn a_prior_only_run_reproduces_the_prior_marginals() {
     let config = write(dir.path(), "prior.yaml", &cfg);
     run_ok(geobayes().arg("run").arg(&config));
     let out = dir.path().join("prior.h5");
-    let (mean, std, q05, q95, ess) = (f64s(&out, "summary/mean"), f64s(&out, "summary/std"), f64s(&out, "summary/q05"), f64s(&out, "summary/q95"), f64s(&out, "summary/ess_bulk"));
+    let (mean, std, q05, q95, ess) = (
+        f64s(&out, "summary/mean"),
+        f64s(&out, "summary/std"),
+        f64s(&out, "summary/q05"),
+        f64s(&out, "summary/q95"),
+        f64s(&out, "summary/ess_bulk"),
+    );
     let (exact_mean, exact_std) = ((lo + hi) / 2.0, (hi - lo) / 12f64.sqrt());
     for j in 0..mean.len() {
         let n = ess[j];
@@ -179,10 +258,32 @@ fn a_prior_only_run_reproduces_the_prior_marginals() {
         let se_mean = exact_std / n.sqrt();
         let se_std = (hi - lo) * (1.0f64 / 180.0).sqrt() / n.sqrt() / (2.0 * exact_std) * (hi - lo);
         let se_q = (0.05f64 * 0.95 / n).sqrt() * (hi - lo);
-        assert!((mean[j] - exact_mean).abs() < 4.0 * se_mean, "param {j}: mean {}", mean[j]);
-        assert!((std[j] - exact_std).abs() < 4.0 * se_std, "param {j}: std {}", std[j]);
-        assert!((q05[j] - (lo + 0.05 * (hi - lo))).abs() < 4.0 * se_q, "param {j}: q05 {}", q05[j]);
-        assert!((q95[j] - (lo + 0.95 * (hi - lo))).abs() < 4.0 * se_q, "param {j}: q95 {}", q95[j]);
+        assert!(
+            (mean[j] - exact_mean).abs() < 4.0 * se_mean,
+            "param {j}: mean {}",
+            mean[j]
+        );
+        assert!(
+            (std[j] - exact_std).abs() < 4.0 * se_std,
+            "param {j}: std {}",
+            std[j]
+        );
+        assert!(
+            (q05[j] - (lo + 0.05 * (hi - lo))).abs() < 4.0 * se_q,
+            "param {j}: q05 {}",
+            q05[j]
+        );
+        assert!(
+            (q95[j] - (lo + 0.95 * (hi - lo))).abs() < 4.0 * se_q,
+            "param {j}: q95 {}",
+            q95[j]
+        );
     }
-    assert_eq!(f64s(&out, "sample_stats/log_likelihood").iter().filter(|v| **v != 0.0).count(), 0);
+    assert_eq!(
+        f64s(&out, "sample_stats/log_likelihood")
+            .iter()
+            .filter(|v| **v != 0.0)
+            .count(),
+        0
+    );
 }

@@ -10,15 +10,36 @@ use common::*;
 
 fn python() -> std::path::PathBuf {
     let venv = repo().join(".venv/bin/python");
-    assert!(venv.exists(), "the output-format test needs the pinned Python readers: run scripts/setup.sh (it creates .venv)");
+    assert!(
+        venv.exists(),
+        "the output-format test needs the pinned Python readers: run scripts/setup.sh (it creates .venv)"
+    );
     venv
 }
 
 fn check(method_args: &[&str], method: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("result.h5");
-    run_ok(geobayes().arg("run").arg(repo().join("configs/quickstart.yaml")).args(method_args).args(["--set", "problem.forward_refine=1", "--set", "output.progress=off", "--set", &format!("output.path={}", out.display())]));
-    let check = run_ok(Command::new(python()).arg(repo().join("tests/python/check_output.py")).arg(&out).arg(method));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(repo().join("configs/quickstart.yaml"))
+            .args(method_args)
+            .args([
+                "--set",
+                "problem.forward_refine=1",
+                "--set",
+                "output.progress=off",
+                "--set",
+                &format!("output.path={}", out.display()),
+            ]),
+    );
+    let check = run_ok(
+        Command::new(python())
+            .arg(repo().join("tests/python/check_output.py"))
+            .arg(&out)
+            .arg(method),
+    );
     println!("{}", String::from_utf8_lossy(&check.stdout));
 }
 
@@ -29,5 +50,11 @@ fn svgd_output_opens_with_h5py_xarray_and_arviz() {
 
 #[test]
 fn mh_output_opens_with_h5py_xarray_and_arviz() {
-    check(&["--set", "method={kind: mh, n_chains: 4, iterations: 60, burn_in: 20, thin: 2}"], "mh");
+    check(
+        &[
+            "--set",
+            "method={kind: mh, n_chains: 4, iterations: 60, burn_in: 20, thin: 2}",
+        ],
+        "mh",
+    );
 }

@@ -9,13 +9,34 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 /// The quickstart problem (travel times), shortened, for both methods.
-const SVGD: &[&str] = &["--set", "problem.forward_refine=1", "--set", "method.iterations=6", "--set", "output.progress=off"];
-const MH_OVERRIDES: &[&str] = &[
-    "--set", "problem.forward_refine=1",
-    "--set", "method={kind: mh, n_chains: 5, iterations: 40, burn_in: 20, thin: 2, proposal: {adapt_every: 5}}",
-    "--set", "output.progress=off",
+const SVGD: &[&str] = &[
+    "--set",
+    "problem.forward_refine=1",
+    "--set",
+    "method.iterations=6",
+    "--set",
+    "output.progress=off",
 ];
-const LINEAR: &[&str] = &["--set", "method.iterations=600", "--set", "method.burn_in=300", "--set", "method.thin=2", "--set", "method.proposal.adapt_every=50", "--set", "output.progress=off"];
+const MH_OVERRIDES: &[&str] = &[
+    "--set",
+    "problem.forward_refine=1",
+    "--set",
+    "method={kind: mh, n_chains: 5, iterations: 40, burn_in: 20, thin: 2, proposal: {adapt_every: 5}}",
+    "--set",
+    "output.progress=off",
+];
+const LINEAR: &[&str] = &[
+    "--set",
+    "method.iterations=600",
+    "--set",
+    "method.burn_in=300",
+    "--set",
+    "method.thin=2",
+    "--set",
+    "method.proposal.adapt_every=50",
+    "--set",
+    "output.progress=off",
+];
 
 fn out_arg(path: &Path) -> String {
     format!("output.path={}", path.display())
@@ -29,12 +50,24 @@ fn config(name: &str) -> PathBuf {
 fn run_everywhere(dir: &Path, cfg: &str, overrides: &[&str]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let plain = dir.join("plain.h5");
-    run_ok(geobayes().arg("run").arg(config(cfg)).args(overrides).args(["--set", &out_arg(&plain)]));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(config(cfg))
+            .args(overrides)
+            .args(["--set", &out_arg(&plain)]),
+    );
     files.push(plain);
     #[cfg(feature = "mpi")]
     for ranks in [1, 2, 3] {
         let f = dir.join(format!("ranks{ranks}.h5"));
-        run_ok(mpirun(ranks, 300).arg("run").arg(config(cfg)).args(overrides).args(["--set", &out_arg(&f)]));
+        run_ok(
+            mpirun(ranks, 300)
+                .arg("run")
+                .arg(config(cfg))
+                .args(overrides)
+                .args(["--set", &out_arg(&f)]),
+        );
         assert_eq!(root_text(&f, "n_ranks"), format!("Int({ranks})"));
         files.push(f);
     }
@@ -73,7 +106,13 @@ fn check_resume(cfg: &str, overrides: &[&str], every: usize) {
     let whole = dir.path().join("whole.h5");
     let cut = dir.path().join("cut.h5");
     let cp = format!("output.checkpoint_every={every}");
-    run_ok(geobayes().arg("run").arg(config(cfg)).args(overrides).args(["--set", &cp, "--set", &out_arg(&whole)]));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(config(cfg))
+            .args(overrides)
+            .args(["--set", &cp, "--set", &out_arg(&whole)]),
+    );
 
     let killed = geobayes()
         .arg("run")
@@ -85,16 +124,36 @@ fn check_resume(cfg: &str, overrides: &[&str], every: usize) {
         .unwrap();
     assert!(!killed.status.success(), "the run was meant to be killed");
     assert_eq!(root_text(&cut, "status"), "checkpoint");
-    assert_eq!(root_text(&cut, "iterations_done"), format!("Int({})", 2 * every));
+    assert_eq!(
+        root_text(&cut, "iterations_done"),
+        format!("Int({})", 2 * every)
+    );
 
-    run_ok(geobayes().arg("run").arg(config(cfg)).args(overrides).args(["--set", &cp, "--set", &out_arg(&cut), "--resume"]));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(config(cfg))
+            .args(overrides)
+            .args(["--set", &cp, "--set", &out_arg(&cut), "--resume"]),
+    );
     assert_eq!(root_text(&cut, "status"), "complete");
     assert_identical_results(&whole, &cut);
 }
 
 #[test]
 fn svgd_killed_after_a_checkpoint_resumes_bit_identically() {
-    check_resume("quickstart.yaml", &["--set", "problem.forward_refine=1", "--set", "method.iterations=12", "--set", "output.progress=off"], 4);
+    check_resume(
+        "quickstart.yaml",
+        &[
+            "--set",
+            "problem.forward_refine=1",
+            "--set",
+            "method.iterations=12",
+            "--set",
+            "output.progress=off",
+        ],
+        4,
+    );
 }
 
 #[test]
@@ -123,11 +182,30 @@ fn a_run_killed_while_writing_leaves_the_previous_file_intact() {
     // still holds the first checkpoint, whole and readable.
     assert_eq!(root_text(&out, "status"), "checkpoint");
     assert_eq!(root_text(&out, "iterations_done"), "Int(100)");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp.")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
+        .collect();
     assert_eq!(leftovers.len(), 1, "the interrupted temporary file");
     // And the run resumes from it to the same answer as an uninterrupted run.
-    run_ok(geobayes().arg("run").arg(config("linear_gaussian.yaml")).args(LINEAR).args(args).arg(out_arg(&out)).arg("--resume"));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(config("linear_gaussian.yaml"))
+            .args(LINEAR)
+            .args(args)
+            .arg(out_arg(&out))
+            .arg("--resume"),
+    );
     let whole = dir.path().join("whole.h5");
-    run_ok(geobayes().arg("run").arg(config("linear_gaussian.yaml")).args(LINEAR).args(args).arg(out_arg(&whole)));
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(config("linear_gaussian.yaml"))
+            .args(LINEAR)
+            .args(args)
+            .arg(out_arg(&whole)),
+    );
     assert_identical_results(&whole, &out);
 }

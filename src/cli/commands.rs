@@ -6,8 +6,8 @@ use ndarray::Array1;
 use rand_distr::StandardNormal;
 
 use super::{Command, Failure, Phase};
-use crate::core::config::{self, Mode};
 use crate::core::config::spec::{MethodSpec, RunSpec};
+use crate::core::config::{self, Mode};
 use crate::core::error::{Error, Result};
 use crate::core::io::arrays::{read_array, write_values};
 use crate::core::parallel::Comm;
@@ -17,7 +17,12 @@ use crate::posterior::build_forward_model;
 
 pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure> {
     match command {
-        Command::Run { config, resume, overwrite, overrides } => {
+        Command::Run {
+            config,
+            resume,
+            overwrite,
+            overrides,
+        } => {
             let spec = load(&config, &overrides, Mode::Run)?;
             let output = &spec.output.as_ref().expect("validated for run").path;
             if !resume && !overwrite && output.exists() {
@@ -28,18 +33,37 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
                 .into());
             }
             if resume && !output.exists() {
-                return Err(Error::input(output, "no result file to resume from (run without --resume first)").into());
+                return Err(Error::input(
+                    output,
+                    "no result file to resume from (run without --resume first)",
+                )
+                .into());
             }
             if spec.parallel.threads > 0 {
                 // Before any parallel work; the pool is global to the process (one rank).
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(spec.parallel.threads)
                     .build_global()
-                    .map_err(|e| Error::Run(format!("cannot start {} threads (parallel.threads): {e}", spec.parallel.threads)))?;
+                    .map_err(|e| {
+                        Error::Run(format!(
+                            "cannot start {} threads (parallel.threads): {e}",
+                            spec.parallel.threads
+                        ))
+                    })?;
             }
-            let outcome = run(&spec, comm, RunOptions { resume }).map_err(|error| Failure { error, phase: Phase::Run })?;
+            let outcome = run(&spec, comm, RunOptions { resume }).map_err(|error| Failure {
+                error,
+                phase: Phase::Run,
+            })?;
             if comm.is_root() {
-                eprintln!("wrote {} ({} iterations, {:.1} s on {} rank{})", outcome.output.display(), outcome.iterations, outcome.wall_seconds, comm.size(), if comm.size() == 1 { "" } else { "s" });
+                eprintln!(
+                    "wrote {} ({} iterations, {:.1} s on {} rank{})",
+                    outcome.output.display(),
+                    outcome.iterations,
+                    outcome.wall_seconds,
+                    comm.size(),
+                    if comm.size() == 1 { "" } else { "s" }
+                );
             }
             Ok(())
         }
@@ -56,7 +80,13 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
-        Command::Forward { config, model, out, noise_seed, overrides } => {
+        Command::Forward {
+            config,
+            model,
+            out,
+            noise_seed,
+            overrides,
+        } => {
             let spec = load(&config, &overrides, Mode::Forward)?;
             if comm.is_root() {
                 forward(&spec, model.as_deref(), &out, noise_seed)?;
@@ -82,8 +112,13 @@ fn describe(spec: &RunSpec) -> String {
     );
     if let Some(m) = &spec.method {
         let detail = match m {
-            MethodSpec::Svgd(s) => format!("{} particles × {} iterations", s.n_particles, s.iterations),
-            MethodSpec::Mh(m) => format!("{} chains × {} iterations ({} burn-in, thin {})", m.n_chains, m.iterations, m.burn_in, m.thin),
+            MethodSpec::Svgd(s) => {
+                format!("{} particles × {} iterations", s.n_particles, s.iterations)
+            }
+            MethodSpec::Mh(m) => format!(
+                "{} chains × {} iterations ({} burn-in, thin {})",
+                m.n_chains, m.iterations, m.burn_in, m.thin
+            ),
         };
         text.push_str(&format!(", method {} ({detail})", m.kind_name()));
     }
@@ -94,7 +129,12 @@ fn describe(spec: &RunSpec) -> String {
 }
 
 /// Predicted data for a model file or the reference model, optionally with noise.
-fn forward(spec: &RunSpec, model: Option<&Path>, out: &Path, noise_seed: Option<u64>) -> Result<()> {
+fn forward(
+    spec: &RunSpec,
+    model: Option<&Path>,
+    out: &Path,
+    noise_seed: Option<u64>,
+) -> Result<()> {
     let n = spec.problem.n_params();
     let m = match model {
         Some(path) => {

@@ -23,7 +23,14 @@ pub fn report(path: &Path) -> Result<String> {
     let a = |name: &str| attr_text(&file, name);
     let mut out = String::new();
     let _ = writeln!(out, "{}", path.display());
-    let _ = writeln!(out, "  name {}   status {}   method {}   problem {}", a(attr::NAME), a(attr::STATUS), a(attr::METHOD), a(attr::PROBLEM));
+    let _ = writeln!(
+        out,
+        "  name {}   status {}   method {}   problem {}",
+        a(attr::NAME),
+        a(attr::STATUS),
+        a(attr::METHOD),
+        a(attr::PROBLEM)
+    );
     let _ = writeln!(
         out,
         "  members {}   iterations {}/{}   ranks {}   seed {}   wall {} s   version {} ({})",
@@ -42,7 +49,15 @@ pub fn report(path: &Path) -> Result<String> {
         let _ = writeln!(out, "  posterior/m (chain, draw, param) = {:?}", m.shape());
     }
     let _ = writeln!(out, "  summary (range over parameters):");
-    for name in [var::MEAN, var::STD, var::Q05, var::Q95, var::RHAT, var::ESS_BULK, var::COVERAGE] {
+    for name in [
+        var::MEAN,
+        var::STD,
+        var::Q05,
+        var::Q95,
+        var::RHAT,
+        var::ESS_BULK,
+        var::COVERAGE,
+    ] {
         let p = format!("{}/{name}", group::SUMMARY);
         if file.has(&p) {
             let v: Vec<f64> = file.f64(&p)?.iter().copied().collect();
@@ -59,10 +74,22 @@ pub fn report(path: &Path) -> Result<String> {
         if name == var::WALL_TIME || name == "iteration" {
             continue;
         }
-        let v: Vec<f64> = file.f64(&format!("{}/{name}", group::DIAGNOSTICS))?.iter().copied().collect();
+        let v: Vec<f64> = file
+            .f64(&format!("{}/{name}", group::DIAGNOSTICS))?
+            .iter()
+            .copied()
+            .collect();
         if let (Some(first), Some(last)) = (v.first(), v.last()) {
-            let min = v.iter().copied().filter(|x| x.is_finite()).fold(f64::INFINITY, f64::min);
-            let _ = writeln!(out, "    {name:<11} {first:.4} → {last:.4}   min {min:.4}   ({} iterations)", v.len());
+            let min = v
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .fold(f64::INFINITY, f64::min);
+            let _ = writeln!(
+                out,
+                "    {name:<11} {first:.4} → {last:.4}   min {min:.4}   ({} iterations)",
+                v.len()
+            );
         }
     }
     Ok(out)

@@ -15,7 +15,11 @@ use crate::core::error::Error;
 use crate::core::parallel::Comm;
 
 #[derive(Debug, Parser)]
-#[command(name = "geobayes", version, about = "Bayesian geophysical inversion: posterior ensembles for travel times, dispersion and waveforms")]
+#[command(
+    name = "geobayes",
+    version,
+    about = "Bayesian geophysical inversion: posterior ensembles for travel times, dispersion and waveforms"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -74,14 +78,18 @@ pub(crate) struct Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure { error, phase: Phase::Setup }
+        Failure {
+            error,
+            phase: Phase::Setup,
+        }
     }
 }
 
 #[cfg(feature = "mpi")]
 fn world() -> Result<Box<dyn Comm>, Error> {
-    let comm = crate::core::parallel::MpiComm::initialize()
-        .ok_or_else(|| Error::Run("MPI could not be initialised (was it initialised twice?)".into()))?;
+    let comm = crate::core::parallel::MpiComm::initialize().ok_or_else(|| {
+        Error::Run("MPI could not be initialised (was it initialised twice?)".into())
+    })?;
     if comm.size() > 1 {
         crate::core::parallel::abort_all_ranks_on_panic();
     }

@@ -25,7 +25,10 @@ impl fmt::Display for ConfigIssue {
 pub enum Error {
     /// The configuration (or a file it names) is wrong; every problem found, at once.
     #[error("{}", format_config_issues(.file, .issues))]
-    Config { file: PathBuf, issues: Vec<ConfigIssue> },
+    Config {
+        file: PathBuf,
+        issues: Vec<ConfigIssue>,
+    },
 
     /// A file given on the command line (not through the config) is missing or malformed.
     #[error("{}: {message}", .path.display())]
@@ -74,11 +77,17 @@ impl Error {
     }
 
     pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Input { path: path.into(), message: message.into() }
+        Error::Input {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     pub fn output(path: impl Into<PathBuf>, message: impl fmt::Display) -> Self {
-        Error::Output { path: path.into(), message: message.to_string() }
+        Error::Output {
+            path: path.into(),
+            message: message.to_string(),
+        }
     }
 }
 

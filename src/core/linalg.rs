@@ -22,7 +22,7 @@ pub fn cholesky(a: ArrayView2<f64>) -> Result<Array2<f64>, NotPositiveDefinite> 
         for k in 0..j {
             d -= l[[j, k]] * l[[j, k]];
         }
-        if !(d > 0.0) || !d.is_finite() {
+        if d.is_nan() || d <= 0.0 || d.is_infinite() {
             return Err(NotPositiveDefinite { index: j, pivot: d });
         }
         let djj = d.sqrt();

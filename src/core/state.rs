@@ -17,7 +17,10 @@ impl MethodState {
     }
 
     pub fn put(&mut self, name: &str, array: ArrayD<f64>) {
-        assert!(self.entries.iter().all(|(n, _)| n != name), "state entry {name} stored twice");
+        assert!(
+            self.entries.iter().all(|(n, _)| n != name),
+            "state entry {name} stored twice"
+        );
         self.entries.push((name.to_string(), array));
     }
 
@@ -35,14 +38,20 @@ impl MethodState {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, a)| a)
-            .ok_or_else(|| Error::Usage(format!("the checkpoint has no `{name}`: it was written by another method or version")))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "the checkpoint has no `{name}`: it was written by another method or version"
+                ))
+            })
     }
 
     pub fn scalar(&self, name: &str) -> Result<f64> {
         let a = self.get(name)?;
-        a.iter().next().copied().filter(|_| a.len() == 1).ok_or_else(|| {
-            Error::Usage(format!("checkpoint entry `{name}` is not a scalar"))
-        })
+        a.iter()
+            .next()
+            .copied()
+            .filter(|_| a.len() == 1)
+            .ok_or_else(|| Error::Usage(format!("checkpoint entry `{name}` is not a scalar")))
     }
 
     /// The array under `name`, checked against the expected shape.

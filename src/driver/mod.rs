@@ -48,8 +48,14 @@ impl History {
 /// Runs the inference described by `spec` on the ranks of `comm`.
 pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOutcome> {
     let started = Instant::now();
-    let method_spec = spec.method.as_ref().ok_or_else(|| Error::Usage("`run` needs a `method` block".into()))?;
-    let output = spec.output.as_ref().ok_or_else(|| Error::Usage("`run` needs an `output` block".into()))?;
+    let method_spec = spec
+        .method
+        .as_ref()
+        .ok_or_else(|| Error::Usage("`run` needs a `method` block".into()))?;
+    let output = spec
+        .output
+        .as_ref()
+        .ok_or_else(|| Error::Usage("`run` needs an `output` block".into()))?;
     let posterior = Posterior::from_spec(spec)?;
     let mut method = build_method(method_spec, posterior.dim());
     let init = match method_spec {
@@ -57,7 +63,13 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         MethodSpec::Mh(m) => &m.init,
     };
     let initial = posterior.initial_members(init, spec.seed, method.n_members());
-    let mut ctx = RunContext::new(&posterior, comm, spec.seed, initial, posterior.prior().unconstrained_std());
+    let mut ctx = RunContext::new(
+        &posterior,
+        comm,
+        spec.seed,
+        initial,
+        posterior.prior().unconstrained_std(),
+    );
 
     let (first, mut history) = if options.resume {
         let cp = read_checkpoint(&output.path)?;
@@ -81,14 +93,27 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
     if comm.is_root() {
         observers.push(Box::new(Progress::new(output.progress, total, first)));
         if output.checkpoint_every > 0 {
-            observers.push(Box::new(CheckpointWriter::new(spec, &posterior, comm.size(), output.checkpoint_every, &output.path)));
+            observers.push(Box::new(CheckpointWriter::new(
+                spec,
+                &posterior,
+                comm.size(),
+                output.checkpoint_every,
+                &output.path,
+            )));
         }
     }
     for t in first..total {
         ctx.set_iteration(t);
         let stats = method.step(&mut ctx)?;
         history.push(&stats, started.elapsed().as_secs_f64());
-        let event = StepEvent { iteration: t, total, stats: &stats, history: &history, method: method.as_ref(), elapsed: started.elapsed().as_secs_f64() };
+        let event = StepEvent {
+            iteration: t,
+            total,
+            stats: &stats,
+            history: &history,
+            method: method.as_ref(),
+            elapsed: started.elapsed().as_secs_f64(),
+        };
         for observer in &mut observers {
             observer.after_step(&event)?;
         }
@@ -113,5 +138,9 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         });
         record.write(&output.path)?;
     }
-    Ok(RunOutcome { output: output.path.clone(), iterations: total, wall_seconds })
+    Ok(RunOutcome {
+        output: output.path.clone(),
+        iterations: total,
+        wall_seconds,
+    })
 }

@@ -51,14 +51,21 @@ impl Progress {
         let bar = bar.then(|| {
             let b = ProgressBar::new(total as u64);
             b.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} ({eta}) {msg}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} ({eta}) {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             b.set_position(first as u64);
             b
         });
-        Progress { bar, lines, last_line: Instant::now(), every: (total / 20).max(1) }
+        Progress {
+            bar,
+            lines,
+            last_line: Instant::now(),
+            every: (total / 20).max(1),
+        }
     }
 }
 
@@ -82,9 +89,20 @@ impl Observer for Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
             bar.set_message(describe(e.stats));
-        } else if self.lines && (done % self.every == 0 || done == e.total || self.last_line.elapsed().as_secs() >= 30) {
+        } else if self.lines
+            && (done.is_multiple_of(self.every)
+                || done == e.total
+                || self.last_line.elapsed().as_secs() >= 30)
+        {
             let eta = e.elapsed / done as f64 * (e.total - done) as f64;
-            eprintln!("iteration {done}/{} ({:.0}%) {} elapsed {:.1}s eta {:.0}s", e.total, 100.0 * done as f64 / e.total as f64, describe(e.stats), e.elapsed, eta);
+            eprintln!(
+                "iteration {done}/{} ({:.0}%) {} elapsed {:.1}s eta {:.0}s",
+                e.total,
+                100.0 * done as f64 / e.total as f64,
+                describe(e.stats),
+                e.elapsed,
+                eta
+            );
             self.last_line = Instant::now();
         }
         Ok(())
@@ -109,15 +127,27 @@ pub struct CheckpointWriter<'a> {
 }
 
 impl<'a> CheckpointWriter<'a> {
-    pub fn new(spec: &'a RunSpec, posterior: &'a Posterior, n_ranks: usize, every: usize, path: &Path) -> Self {
-        CheckpointWriter { spec, posterior, n_ranks, every, path: path.to_path_buf() }
+    pub fn new(
+        spec: &'a RunSpec,
+        posterior: &'a Posterior,
+        n_ranks: usize,
+        every: usize,
+        path: &Path,
+    ) -> Self {
+        CheckpointWriter {
+            spec,
+            posterior,
+            n_ranks,
+            every,
+            path: path.to_path_buf(),
+        }
     }
 }
 
 impl Observer for CheckpointWriter<'_> {
     fn after_step(&mut self, e: &StepEvent) -> Result<()> {
         let done = e.iteration + 1;
-        if done % self.every != 0 || done >= e.total {
+        if !done.is_multiple_of(self.every) || done >= e.total {
             return Ok(());
         }
         let record = build_record(&RecordInputs {

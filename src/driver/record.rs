@@ -58,8 +58,16 @@ fn summarise(m: &Array3<f64>) -> Summary {
 pub fn build_record(input: &RecordInputs) -> RunRecord {
     let samples = &input.samples;
     let (chains, draws, p) = samples.draws.dim();
-    let flat = samples.draws.to_shape((chains * draws, p)).expect("contiguous draws").to_owned();
-    let m = input.posterior.to_physical(flat.view()).into_shape_with_order((chains, draws, p)).expect("same size");
+    let flat = samples
+        .draws
+        .to_shape((chains * draws, p))
+        .expect("contiguous draws")
+        .to_owned();
+    let m = input
+        .posterior
+        .to_physical(flat.view())
+        .into_shape_with_order((chains, draws, p))
+        .expect("same size");
     let mut summary = summarise(&m);
 
     if samples.accepted.is_some() && chains >= 2 && draws >= 4 {
@@ -81,13 +89,18 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
     let predictive_mean = (final_record && mean_ok)
         .then(|| {
             let mut d = Array1::zeros(forward.n_data());
-            forward.forward_into(mean_model.view(), d.view_mut()).ok().map(|()| d)
+            forward
+                .forward_into(mean_model.view(), d.view_mut())
+                .ok()
+                .map(|()| d)
         })
         .flatten();
-    if final_record && mean_ok && matches!(input.spec.problem, ProblemSpec::TravelTime2d(_)) {
-        if let Ok(coverage) = forward.coverage(mean_model.view()) {
-            summary.extra.push((var::COVERAGE, coverage));
-        }
+    if final_record
+        && mean_ok
+        && matches!(input.spec.problem, ProblemSpec::TravelTime2d(_))
+        && let Ok(coverage) = forward.coverage(mean_model.view())
+    {
+        summary.extra.push((var::COVERAGE, coverage));
     }
 
     let spec = input.spec;
@@ -114,7 +127,10 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
         accepted: samples.accepted.clone(),
         acceptance_rate: samples.acceptance_rate.clone(),
         n_failed: samples.n_failed.clone(),
-        observed: input.posterior.likelihood().map(|l| (l.observed().clone(), l.sigma().clone())),
+        observed: input
+            .posterior
+            .likelihood()
+            .map(|l| (l.observed().clone(), l.sigma().clone())),
         predictive_mean,
         summary,
         history: input.history.clone(),

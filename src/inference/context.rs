@@ -22,8 +22,21 @@ pub struct RunContext<'a> {
 impl<'a> RunContext<'a> {
     /// `initial_members` (members × dim, unconstrained) and `prior_scale` (the prior's std per
     /// parameter in the unconstrained space) are computed identically on every rank.
-    pub fn new(density: &'a dyn LogDensity, comm: &'a dyn Comm, seed: u64, initial_members: Array2<f64>, prior_scale: Array1<f64>) -> Self {
-        RunContext { density, comm, seed, iteration: 0, initial_members, prior_scale }
+    pub fn new(
+        density: &'a dyn LogDensity,
+        comm: &'a dyn Comm,
+        seed: u64,
+        initial_members: Array2<f64>,
+        prior_scale: Array1<f64>,
+    ) -> Self {
+        RunContext {
+            density,
+            comm,
+            seed,
+            iteration: 0,
+            initial_members,
+            prior_scale,
+        }
     }
 
     pub fn density(&self) -> &dyn LogDensity {
@@ -58,7 +71,8 @@ impl<'a> RunContext<'a> {
     /// Evaluates the rows of `x` (all members) that this rank owns.
     pub fn evaluate_owned(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation> {
         let owned = self.owned(x.nrows());
-        self.density.evaluate(x.slice(ndarray::s![owned, ..]), with_grad)
+        self.density
+            .evaluate(x.slice(ndarray::s![owned, ..]), with_grad)
     }
 
     /// Gathers this rank's rows (owned members × `width`, row-major) into the full

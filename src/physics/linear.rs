@@ -51,7 +51,10 @@ impl ForwardModel for LinearForward {
     fn linearize(&self, m: ArrayView1<f64>) -> Result<Box<dyn Linearization + '_>, PhysicsError> {
         let mut data = Array1::zeros(self.n_data());
         self.forward_into(m, data.view_mut())?;
-        Ok(Box::new(LinearTape { matrix: &self.matrix, data }))
+        Ok(Box::new(LinearTape {
+            matrix: &self.matrix,
+            data,
+        }))
     }
 }
 

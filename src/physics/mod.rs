@@ -72,11 +72,20 @@ pub trait ForwardModel: Sync {
     }
 
     /// d_i = F(m_i) for every row i.
-    fn forward_batch(&self, m: ArrayView2<f64>, mut d: ArrayViewMut2<f64>, par: Par) -> Vec<Result<(), PhysicsError>> {
+    fn forward_batch(
+        &self,
+        m: ArrayView2<f64>,
+        mut d: ArrayViewMut2<f64>,
+        par: Par,
+    ) -> Vec<Result<(), PhysicsError>> {
         let rows = m.axis_iter(Axis(0)).zip(d.axis_iter_mut(Axis(0)));
         match par {
             Par::Seq => rows.map(|(mi, di)| self.forward_into(mi, di)).collect(),
-            Par::Rayon => rows.collect::<Vec<_>>().into_par_iter().map(|(mi, di)| self.forward_into(mi, di)).collect(),
+            Par::Rayon => rows
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|(mi, di)| self.forward_into(mi, di))
+                .collect(),
         }
     }
 
@@ -98,10 +107,17 @@ pub trait ForwardModel: Sync {
             lin.vjp_into(cot.view(), gi);
             Ok(())
         };
-        let rows = m.axis_iter(Axis(0)).zip(d.axis_iter_mut(Axis(0))).zip(grad.axis_iter_mut(Axis(0)));
+        let rows = m
+            .axis_iter(Axis(0))
+            .zip(d.axis_iter_mut(Axis(0)))
+            .zip(grad.axis_iter_mut(Axis(0)));
         match par {
             Par::Seq => rows.map(|((mi, di), gi)| one(mi, di, gi)).collect(),
-            Par::Rayon => rows.collect::<Vec<_>>().into_par_iter().map(|((mi, di), gi)| one(mi, di, gi)).collect(),
+            Par::Rayon => rows
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|((mi, di), gi)| one(mi, di, gi))
+                .collect(),
         }
     }
 }
@@ -109,10 +125,16 @@ pub trait ForwardModel: Sync {
 /// Checks a model vector's length and finiteness (the common guard of forward models).
 pub fn check_model(m: ArrayView1<f64>, expected: usize) -> Result<(), PhysicsError> {
     if m.len() != expected {
-        return Err(PhysicsError::WrongModelLength { got: m.len(), expected });
+        return Err(PhysicsError::WrongModelLength {
+            got: m.len(),
+            expected,
+        });
     }
     match m.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(PhysicsError::NonFiniteParameter { index, value: m[index] }),
+        Some(index) => Err(PhysicsError::NonFiniteParameter {
+            index,
+            value: m[index],
+        }),
         None => Ok(()),
     }
 }

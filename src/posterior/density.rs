@@ -32,26 +32,50 @@ struct MemberValue {
 impl Posterior {
     /// Builds the posterior of a run spec (which must have a prior).
     pub fn from_spec(spec: &RunSpec) -> Result<Self> {
-        let prior_spec = spec.prior.as_ref().ok_or_else(|| Error::Usage("this command needs a `prior` block".into()))?;
+        let prior_spec = spec
+            .prior
+            .as_ref()
+            .ok_or_else(|| Error::Usage("this command needs a `prior` block".into()))?;
         let forward = super::build_forward_model(&spec.problem);
         let likelihood = match spec.likelihood {
             LikelihoodKind::None => None,
             LikelihoodKind::Gaussian => {
                 let data = spec.problem.data();
-                let observed = data.observed.clone().ok_or_else(|| Error::Usage("a Gaussian likelihood needs observed data (problem.data.file)".into()))?;
+                let observed = data.observed.clone().ok_or_else(|| {
+                    Error::Usage(
+                        "a Gaussian likelihood needs observed data (problem.data.file)".into(),
+                    )
+                })?;
                 Some(GaussianLikelihood::new(observed, data.sigma.clone()))
             }
         };
         Ok(Self::new(Prior::new(prior_spec), likelihood, forward))
     }
 
-    pub fn new(prior: Prior, likelihood: Option<GaussianLikelihood>, forward: Box<dyn ForwardModel>) -> Self {
-        assert_eq!(prior.dim(), forward.n_params(), "prior and forward model disagree on the parameter count");
+    pub fn new(
+        prior: Prior,
+        likelihood: Option<GaussianLikelihood>,
+        forward: Box<dyn ForwardModel>,
+    ) -> Self {
+        assert_eq!(
+            prior.dim(),
+            forward.n_params(),
+            "prior and forward model disagree on the parameter count"
+        );
         if let Some(l) = &likelihood {
-            assert_eq!(l.n_data(), forward.n_data(), "data and forward model disagree on the data count");
+            assert_eq!(
+                l.n_data(),
+                forward.n_data(),
+                "data and forward model disagree on the data count"
+            );
         }
         let transform = prior.transform();
-        Posterior { prior, transform, likelihood, forward }
+        Posterior {
+            prior,
+            transform,
+            likelihood,
+            forward,
+        }
     }
 
     pub fn prior(&self) -> &Prior {
@@ -90,13 +114,19 @@ impl Posterior {
 
     /// Everything but the forward model for one member: log prior + log|J| and its gradient
     /// (w.r.t. x, given dm/dx); returns (lp part, m, dm/dx).
-    fn prior_part(&self, x: ArrayView1<f64>, grad: Option<ArrayViewMut1<f64>>) -> (f64, Array1<f64>, Array1<f64>) {
+    fn prior_part(
+        &self,
+        x: ArrayView1<f64>,
+        grad: Option<ArrayViewMut1<f64>>,
+    ) -> (f64, Array1<f64>, Array1<f64>) {
         let p = self.dim();
         let mut m = Array1::zeros(p);
         self.transform.to_physical_into(x, m.view_mut());
         let mut dm_dx = Array1::zeros(p);
         let mut grad_log_det = Array1::zeros(p);
-        let log_det = self.transform.log_det_jacobian_into(x, dm_dx.view_mut(), grad_log_det.view_mut());
+        let log_det =
+            self.transform
+                .log_det_jacobian_into(x, dm_dx.view_mut(), grad_log_det.view_mut());
         let mut grad_prior_m = Array1::zeros(p);
         let lp = self.prior.log_prob_into(m.view(), grad_prior_m.view_mut()) + log_det;
         if let Some(mut g) = grad {
@@ -112,7 +142,12 @@ impl Posterior {
         let mut grad = grad;
         let (lp_prior, m, dm_dx) = self.prior_part(x, grad.as_mut().map(|g| g.view_mut()));
         let Some(likelihood) = &self.likelihood else {
-            return MemberValue { log_prob: lp_prior, log_likelihood: 0.0, misfit: f64::NAN, failed: !lp_prior.is_finite() };
+            return MemberValue {
+                log_prob: lp_prior,
+                log_likelihood: 0.0,
+                misfit: f64::NAN,
+                failed: !lp_prior.is_finite(),
+            };
         };
         let mut d = Array1::zeros(self.forward.n_data());
         let outcome = if want_grad {
@@ -134,14 +169,28 @@ impl Posterior {
         let chi2 = likelihood.chi2(d.view());
         let log_likelihood = likelihood.log_likelihood(d.view());
         let log_prob = lp_prior + log_likelihood;
-        let ok = outcome.is_ok() && log_prob.is_finite() && grad.as_ref().is_none_or(|g| g.iter().all(|v| v.is_finite()));
+        let ok = outcome.is_ok()
+            && log_prob.is_finite()
+            && grad
+                .as_ref()
+                .is_none_or(|g| g.iter().all(|v| v.is_finite()));
         if !ok {
             if let Some(g) = grad.as_mut() {
                 g.fill(0.0);
             }
-            return MemberValue { log_prob: f64::NEG_INFINITY, log_likelihood: f64::NEG_INFINITY, misfit: f64::NAN, failed: true };
+            return MemberValue {
+                log_prob: f64::NEG_INFINITY,
+                log_likelihood: f64::NEG_INFINITY,
+                misfit: f64::NAN,
+                failed: true,
+            };
         }
-        MemberValue { log_prob, log_likelihood, misfit: chi2 / likelihood.n_data() as f64, failed: false }
+        MemberValue {
+            log_prob,
+            log_likelihood,
+            misfit: chi2 / likelihood.n_data() as f64,
+            failed: false,
+        }
     }
 
     /// Evaluates every row of `x`, in parallel over members when `par` says so.
@@ -151,11 +200,25 @@ impl Posterior {
         let values: Vec<MemberValue> = match (&mut grad, par) {
             (Some(g), Par::Rayon) => {
                 let rows: Vec<_> = x.axis_iter(Axis(0)).zip(g.axis_iter_mut(Axis(0))).collect();
-                rows.into_par_iter().map(|(xi, gi)| self.evaluate_member(xi, Some(gi))).collect()
+                rows.into_par_iter()
+                    .map(|(xi, gi)| self.evaluate_member(xi, Some(gi)))
+                    .collect()
             }
-            (Some(g), Par::Seq) => x.axis_iter(Axis(0)).zip(g.axis_iter_mut(Axis(0))).map(|(xi, gi)| self.evaluate_member(xi, Some(gi))).collect(),
-            (None, Par::Rayon) => x.axis_iter(Axis(0)).collect::<Vec<_>>().into_par_iter().map(|xi| self.evaluate_member(xi, None)).collect(),
-            (None, Par::Seq) => x.axis_iter(Axis(0)).map(|xi| self.evaluate_member(xi, None)).collect(),
+            (Some(g), Par::Seq) => x
+                .axis_iter(Axis(0))
+                .zip(g.axis_iter_mut(Axis(0)))
+                .map(|(xi, gi)| self.evaluate_member(xi, Some(gi)))
+                .collect(),
+            (None, Par::Rayon) => x
+                .axis_iter(Axis(0))
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|xi| self.evaluate_member(xi, None))
+                .collect(),
+            (None, Par::Seq) => x
+                .axis_iter(Axis(0))
+                .map(|xi| self.evaluate_member(xi, None))
+                .collect(),
         };
         Evaluation {
             log_prob: values.iter().map(|v| v.log_prob).collect(),
@@ -174,7 +237,11 @@ impl LogDensity for Posterior {
 
     fn evaluate(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation> {
         if x.ncols() != self.dim() {
-            return Err(Error::Run(format!("members have {} parameters, the posterior has {}", x.ncols(), self.dim())));
+            return Err(Error::Run(format!(
+                "members have {} parameters, the posterior has {}",
+                x.ncols(),
+                self.dim()
+            )));
         }
         Ok(self.evaluate_par(x, with_grad, Par::Rayon))
     }

@@ -13,8 +13,13 @@ impl GaussianLikelihood {
     pub fn new(observed: Array1<f64>, sigma: Array1<f64>) -> Self {
         assert_eq!(observed.len(), sigma.len());
         let n = observed.len() as f64;
-        let normalisation = -sigma.iter().map(|s| s.ln()).sum::<f64>() - 0.5 * n * (2.0 * std::f64::consts::PI).ln();
-        GaussianLikelihood { observed, sigma, normalisation }
+        let normalisation = -sigma.iter().map(|s| s.ln()).sum::<f64>()
+            - 0.5 * n * (2.0 * std::f64::consts::PI).ln();
+        GaussianLikelihood {
+            observed,
+            sigma,
+            normalisation,
+        }
     }
 
     pub fn observed(&self) -> &Array1<f64> {

@@ -26,10 +26,16 @@ impl Prior {
         let normalisation = match &spec.marginals {
             Marginals::Uniform { lower, upper } => -(upper - lower).mapv(f64::ln).sum(),
             Marginals::Gaussian { std, .. } => {
-                -std.mapv(f64::ln).sum() - 0.5 * std.len() as f64 * (2.0 * std::f64::consts::PI).ln()
+                -std.mapv(f64::ln).sum()
+                    - 0.5 * std.len() as f64 * (2.0 * std::f64::consts::PI).ln()
             }
         };
-        Prior { marginals: spec.marginals.clone(), smoothing: spec.smoothing, axes_shape: spec.axes_shape.clone(), normalisation }
+        Prior {
+            marginals: spec.marginals.clone(),
+            smoothing: spec.smoothing,
+            axes_shape: spec.axes_shape.clone(),
+            normalisation,
+        }
     }
 
     pub fn dim(&self) -> usize {
@@ -51,7 +57,9 @@ impl Prior {
     /// uniform), the natural scale of an initial random-walk proposal.
     pub fn unconstrained_std(&self) -> Array1<f64> {
         match &self.marginals {
-            Marginals::Uniform { lower, .. } => Array1::from_elem(lower.len(), std::f64::consts::PI / 3f64.sqrt()),
+            Marginals::Uniform { lower, .. } => {
+                Array1::from_elem(lower.len(), std::f64::consts::PI / 3f64.sqrt())
+            }
             Marginals::Gaussian { std, .. } => std.clone(),
         }
     }
@@ -95,7 +103,12 @@ impl Prior {
 }
 
 /// Adds −½ Σ_axes ‖D m‖²/σ² to the log-density (returned) and its gradient to `grad`.
-fn smoothing_into(shape: &[usize], spec: SmoothingSpec, m: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) -> f64 {
+fn smoothing_into(
+    shape: &[usize],
+    spec: SmoothingSpec,
+    m: ArrayView1<f64>,
+    mut grad: ArrayViewMut1<f64>,
+) -> f64 {
     let inv_var = 1.0 / (spec.sigma * spec.sigma);
     let mut lp = 0.0;
     let n: usize = shape.iter().product();
@@ -111,7 +124,11 @@ fn smoothing_into(shape: &[usize], spec: SmoothingSpec, m: ArrayView1<f64>, mut 
                     continue;
                 }
                 let (r, nodes, weights): (f64, [usize; 3], [f64; 3]) = if order == 1 {
-                    (m[base + stride] - m[base], [base, base + stride, 0], [-1.0, 1.0, 0.0])
+                    (
+                        m[base + stride] - m[base],
+                        [base, base + stride, 0],
+                        [-1.0, 1.0, 0.0],
+                    )
                 } else {
                     (
                         m[base] - 2.0 * m[base + stride] + m[base + 2 * stride],
@@ -139,7 +156,10 @@ mod tests {
     fn smoothing_gradient_matches_differences() {
         for order in [1u8, 2] {
             let spec = PriorSpec {
-                marginals: Marginals::Gaussian { mean: Array1::zeros(12), std: Array1::from_elem(12, 2.0) },
+                marginals: Marginals::Gaussian {
+                    mean: Array1::zeros(12),
+                    std: Array1::from_elem(12, 2.0),
+                },
                 smoothing: Some(SmoothingSpec { order, sigma: 0.3 }),
                 axes_shape: vec![4, 3],
             };
@@ -156,7 +176,10 @@ mod tests {
                 let mut mm = m.clone();
                 mm[j] -= eps;
                 let lp_m = prior.log_prob_into(mm.view(), scratch.view_mut());
-                assert!(((lp_p - lp_m) / (2.0 * eps) - g[j]).abs() < 1e-7, "order {order}, param {j}");
+                assert!(
+                    ((lp_p - lp_m) / (2.0 * eps) - g[j]).abs() < 1e-7,
+                    "order {order}, param {j}"
+                );
             }
         }
     }

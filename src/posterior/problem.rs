@@ -14,7 +14,12 @@ pub fn build_forward_model(spec: &ProblemSpec) -> Box<dyn ForwardModel> {
         ProblemSpec::TravelTime2d(t) => {
             let grid = Mesh::new(t.grid.origin, t.grid.spacing, t.grid.shape);
             let stations: Vec<[f64; 2]> = t.stations.iter().map(|s| s.position).collect();
-            Box::new(TravelTime2d::new(grid, t.forward_refine, &stations, &t.pairs))
+            Box::new(TravelTime2d::new(
+                grid,
+                t.forward_refine,
+                &stations,
+                &t.pairs,
+            ))
         }
     }
 }

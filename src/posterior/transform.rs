@@ -7,12 +7,19 @@ use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 #[derive(Debug, Clone)]
 pub enum Transform {
     Identity,
-    Logit { lower: Array1<f64>, width: Array1<f64> },
+    Logit {
+        lower: Array1<f64>,
+        width: Array1<f64>,
+    },
 }
 
 /// ln σ(x) = −softplus(−x), evaluated without overflow.
 fn log_sigmoid(x: f64) -> f64 {
-    if x >= 0.0 { -(-x).exp().ln_1p() } else { x - x.exp().ln_1p() }
+    if x >= 0.0 {
+        -(-x).exp().ln_1p()
+    } else {
+        x - x.exp().ln_1p()
+    }
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -54,7 +61,12 @@ impl Transform {
     }
 
     /// log|det dm/dx|, with dm/dx and ∂ log|det| / ∂x written into the outputs.
-    pub fn log_det_jacobian_into(&self, x: ArrayView1<f64>, mut dm_dx: ArrayViewMut1<f64>, mut grad_log_det: ArrayViewMut1<f64>) -> f64 {
+    pub fn log_det_jacobian_into(
+        &self,
+        x: ArrayView1<f64>,
+        mut dm_dx: ArrayViewMut1<f64>,
+        mut grad_log_det: ArrayViewMut1<f64>,
+    ) -> f64 {
         match self {
             Transform::Identity => {
                 dm_dx.fill(1.0);
@@ -100,7 +112,12 @@ mod tests {
             t.to_physical_into(xp.view(), mp.view_mut());
             t.to_physical_into(xm.view(), mm.view_mut());
             assert!(((mp[j] - mm[j]) / (2.0 * eps) - dm[j]).abs() < 1e-8);
-            let (mut d1, mut d2, mut g1, mut g2) = (Array1::zeros(2), Array1::zeros(2), Array1::zeros(2), Array1::zeros(2));
+            let (mut d1, mut d2, mut g1, mut g2) = (
+                Array1::zeros(2),
+                Array1::zeros(2),
+                Array1::zeros(2),
+                Array1::zeros(2),
+            );
             let lp = t.log_det_jacobian_into(xp.view(), d1.view_mut(), g1.view_mut());
             let lm = t.log_det_jacobian_into(xm.view(), d2.view_mut(), g2.view_mut());
             assert!(((lp - lm) / (2.0 * eps) - gl[j]).abs() < 1e-8);

@@ -17,7 +17,8 @@ pub fn repo() -> PathBuf {
 /// The geobayes command, without test hooks from the environment.
 pub fn geobayes() -> Command {
     let mut c = Command::new(BIN);
-    c.env_remove("GEOBAYES_TEST_ABORT_AFTER_CHECKPOINT").env_remove("GEOBAYES_TEST_ABORT_DURING_WRITE");
+    c.env_remove("GEOBAYES_TEST_ABORT_AFTER_CHECKPOINT")
+        .env_remove("GEOBAYES_TEST_ABORT_DURING_WRITE");
     c
 }
 
@@ -64,11 +65,22 @@ pub fn copy_in(dir: &Path, repo_paths: &[&str]) {
 }
 
 pub fn f64s(file: &Path, dataset: &str) -> Vec<f64> {
-    H5Reader::open(file).unwrap().f64(dataset).unwrap().iter().copied().collect()
+    H5Reader::open(file)
+        .unwrap()
+        .f64(dataset)
+        .unwrap()
+        .iter()
+        .copied()
+        .collect()
 }
 
 pub fn shape(file: &Path, dataset: &str) -> Vec<usize> {
-    H5Reader::open(file).unwrap().f64(dataset).unwrap().shape().to_vec()
+    H5Reader::open(file)
+        .unwrap()
+        .f64(dataset)
+        .unwrap()
+        .shape()
+        .to_vec()
 }
 
 pub fn root_text(file: &Path, name: &str) -> String {
@@ -80,8 +92,17 @@ pub fn root_text(file: &Path, name: &str) -> String {
 pub fn assert_identical_results(a: &Path, b: &Path) {
     let (fa, fb) = (H5Reader::open(a).unwrap(), H5Reader::open(b).unwrap());
     let mut compared = 0;
-    for g in [group::POSTERIOR, group::SAMPLE_STATS, group::OBSERVED_DATA, group::SUMMARY, group::DIAGNOSTICS] {
-        let (na, nb) = (fa.dataset_names(g).unwrap_or_default(), fb.dataset_names(g).unwrap_or_default());
+    for g in [
+        group::POSTERIOR,
+        group::SAMPLE_STATS,
+        group::OBSERVED_DATA,
+        group::SUMMARY,
+        group::DIAGNOSTICS,
+    ] {
+        let (na, nb) = (
+            fa.dataset_names(g).unwrap_or_default(),
+            fb.dataset_names(g).unwrap_or_default(),
+        );
         assert_eq!(na, nb, "datasets of group {g} differ");
         for name in na {
             if NON_REPRODUCIBLE.contains(&name.as_str()) {
@@ -90,7 +111,10 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
             let path = format!("{g}/{name}");
             let (va, vb) = match (fa.f64(&path), fb.f64(&path)) {
                 (Ok(x), Ok(y)) => (x, y),
-                _ => (fa.i64(&path).unwrap().mapv(|v| v as f64), fb.i64(&path).unwrap().mapv(|v| v as f64)),
+                _ => (
+                    fa.i64(&path).unwrap().mapv(|v| v as f64),
+                    fb.i64(&path).unwrap().mapv(|v| v as f64),
+                ),
             };
             assert_eq!(va.shape(), vb.shape(), "{path}: shapes differ");
             for (k, (x, y)) in va.iter().zip(vb.iter()).enumerate() {

@@ -16,10 +16,18 @@ pub use check::{Mode, validate};
 /// Returns the raw config and the text it was parsed from.
 pub fn load(path: &Path, overrides: &[String]) -> Result<(raw::RawConfig, String)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::NotFound { "config file not found".to_string() } else { e.to_string() };
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "config file not found".to_string()
+        } else {
+            e.to_string()
+        };
         Error::input(path, why)
     })?;
-    let text = if overrides.is_empty() { text } else { apply_overrides(path, &text, overrides)? };
+    let text = if overrides.is_empty() {
+        text
+    } else {
+        apply_overrides(path, &text, overrides)?
+    };
     let parsed: raw::RawConfig = serde_yaml_ng::from_str(&text).map_err(|e| Error::Config {
         file: path.to_path_buf(),
         issues: vec![serde_issue(&e)],
@@ -32,8 +40,14 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<(raw::RawConfig, String
 fn serde_issue(e: &serde_yaml_ng::Error) -> ConfigIssue {
     let message = e.to_string();
     match message.split_once(": ") {
-        Some((key, rest)) if !key.contains(' ') => ConfigIssue { key: key.to_string(), message: rest.to_string() },
-        _ => ConfigIssue { key: "(top level)".to_string(), message },
+        Some((key, rest)) if !key.contains(' ') => ConfigIssue {
+            key: key.to_string(),
+            message: rest.to_string(),
+        },
+        _ => ConfigIssue {
+            key: "(top level)".to_string(),
+            message,
+        },
     }
 }
 
@@ -41,7 +55,10 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
     use serde_yaml_ng::Value;
     let bad = |key: &str, message: String| Error::Config {
         file: path.to_path_buf(),
-        issues: vec![ConfigIssue { key: key.to_string(), message }],
+        issues: vec![ConfigIssue {
+            key: key.to_string(),
+            message,
+        }],
     };
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| Error::Config {
         file: path.to_path_buf(),
@@ -57,7 +74,10 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
         let parts: Vec<&str> = key.split('.').collect();
         for (i, part) in parts.iter().enumerate() {
             if !node.is_mapping() {
-                return Err(bad(key, format!("`{}` is not a mapping", parts[..i].join("."))));
+                return Err(bad(
+                    key,
+                    format!("`{}` is not a mapping", parts[..i].join(".")),
+                ));
             }
             let map = node.as_mapping_mut().expect("checked above");
             let k = Value::String(part.to_string());

@@ -133,8 +133,14 @@ pub struct TravelTime2dSpec {
 
 #[derive(Debug, Clone)]
 pub enum Marginals {
-    Uniform { lower: Array1<f64>, upper: Array1<f64> },
-    Gaussian { mean: Array1<f64>, std: Array1<f64> },
+    Uniform {
+        lower: Array1<f64>,
+        upper: Array1<f64>,
+    },
+    Gaussian {
+        mean: Array1<f64>,
+        std: Array1<f64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -22,14 +22,23 @@ pub fn read_array(path: &Path) -> Result<ArrayFile> {
     if is_npy(path) {
         let bytes = fs::read(path).map_err(|e| Error::input(path, read_error(&e)))?;
         if let Ok(a) = ArrayD::<f64>::read_npy(&bytes[..]) {
-            return Ok(ArrayFile { shape: Some(a.shape().to_vec()), values: standard_vec(a) });
+            return Ok(ArrayFile {
+                shape: Some(a.shape().to_vec()),
+                values: standard_vec(a),
+            });
         }
         let a = ArrayD::<f32>::read_npy(&bytes[..]).map_err(|e| {
-            Error::input(path, format!("not a float64/float32 .npy array in C order ({e})"))
+            Error::input(
+                path,
+                format!("not a float64/float32 .npy array in C order ({e})"),
+            )
         })?;
         let shape = a.shape().to_vec();
         let values = standard_vec(a.mapv(f64::from));
-        Ok(ArrayFile { values, shape: Some(shape) })
+        Ok(ArrayFile {
+            values,
+            shape: Some(shape),
+        })
     } else {
         let table = read_table(path)?;
         let mut values = Vec::new();
@@ -38,26 +47,40 @@ pub fn read_array(path: &Path) -> Result<ArrayFile> {
                 values.push(parse_number(word).ok_or_else(|| {
                     Error::input(
                         path,
-                        format!("line {}, column {}: `{word}` is not a number", row.line, column + 1),
+                        format!(
+                            "line {}, column {}: `{word}` is not a number",
+                            row.line,
+                            column + 1
+                        ),
                     )
                 })?);
             }
         }
-        Ok(ArrayFile { values, shape: None })
+        Ok(ArrayFile {
+            values,
+            shape: None,
+        })
     }
 }
 
 fn standard_vec(a: ArrayD<f64>) -> Vec<f64> {
-    if a.is_standard_layout() { a.into_raw_vec_and_offset().0 } else { a.iter().copied().collect() }
+    if a.is_standard_layout() {
+        a.into_raw_vec_and_offset().0
+    } else {
+        a.iter().copied().collect()
+    }
 }
 
 fn is_npy(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
 fn read_error(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "file not found (paths in a config are relative to the config file)".into(),
+        std::io::ErrorKind::NotFound => {
+            "file not found (paths in a config are relative to the config file)".into()
+        }
         _ => format!("cannot read the file: {e}"),
     }
 }
@@ -111,7 +134,10 @@ pub fn format_values_text(values: ArrayView1<f64>) -> String {
 pub fn write_values(path: &Path, values: ArrayView1<f64>) -> Result<()> {
     if is_npy(path) {
         let mut bytes = Vec::new();
-        values.to_owned().write_npy(&mut bytes).map_err(|e| Error::output(path, e))?;
+        values
+            .to_owned()
+            .write_npy(&mut bytes)
+            .map_err(|e| Error::output(path, e))?;
         super::atomic::write_bytes_atomically(path, &bytes)
     } else {
         super::atomic::write_bytes_atomically(path, format_values_text(values).as_bytes())

@@ -9,7 +9,10 @@ use crate::core::error::{Error, Result};
 /// The temporary name used while `target` is being written (same directory, so that the
 /// rename is atomic; the process id keeps concurrent writers apart).
 pub fn temporary_path(target: &Path) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     target.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
 }
 
@@ -26,8 +29,10 @@ where
     let tmp = temporary_path(target);
     let result = write(&tmp).and_then(|()| {
         let file = fs::File::open(&tmp).map_err(|e| Error::output(&tmp, e))?;
-        file.sync_all().map_err(|e| Error::output(&tmp, format!("fsync failed: {e}")))?;
-        fs::rename(&tmp, target).map_err(|e| Error::output(target, format!("rename failed: {e}")))?;
+        file.sync_all()
+            .map_err(|e| Error::output(&tmp, format!("fsync failed: {e}")))?;
+        fs::rename(&tmp, target)
+            .map_err(|e| Error::output(target, format!("rename failed: {e}")))?;
         sync_parent_dir(target);
         Ok(())
     });
@@ -39,7 +44,9 @@ where
 
 /// Writes bytes atomically.
 pub fn write_bytes_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically(target, |tmp| fs::write(tmp, bytes).map_err(|e| Error::output(tmp, e)))
+    write_atomically(target, |tmp| {
+        fs::write(tmp, bytes).map_err(|e| Error::output(tmp, e))
+    })
 }
 
 fn sync_parent_dir(target: &Path) {

@@ -77,7 +77,10 @@ pub struct GroupSpec {
 
 impl GroupSpec {
     pub fn new(name: &str) -> Self {
-        GroupSpec { name: name.into(), ..Default::default() }
+        GroupSpec {
+            name: name.into(),
+            ..Default::default()
+        }
     }
     pub fn coord(mut self, dim: &str, values: Values) -> Self {
         self.coords.push((dim.into(), values));
@@ -103,7 +106,11 @@ fn h5err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// Writes a new file at `path` (overwriting) with root attributes and groups.
-pub fn write_file(path: &Path, root_attrs: &[(String, AttrValue)], groups: &[GroupSpec]) -> Result<()> {
+pub fn write_file(
+    path: &Path,
+    root_attrs: &[(String, AttrValue)],
+    groups: &[GroupSpec],
+) -> Result<()> {
     let file = hdf5::File::with_options()
         .with_fcpl(|p| {
             p.link_creation_order(LinkCreationOrder::Indexed)
@@ -135,10 +142,21 @@ fn write_group(file: &hdf5::File, spec: &GroupSpec) -> hdf5::Result<()> {
     let mut dims: Vec<(String, usize)> = Vec::new();
     for var in &spec.variables {
         let shape = var.values.shape();
-        assert_eq!(shape.len(), var.dims.len(), "variable {} has {} dims for shape {:?}", var.name, var.dims.len(), shape);
+        assert_eq!(
+            shape.len(),
+            var.dims.len(),
+            "variable {} has {} dims for shape {:?}",
+            var.name,
+            var.dims.len(),
+            shape
+        );
         for (dim, &len) in var.dims.iter().zip(&shape) {
             match dims.iter().find(|(d, _)| d == dim) {
-                Some(&(_, known)) => assert_eq!(known, len, "dimension {dim} has two lengths in group {}", spec.name),
+                Some(&(_, known)) => assert_eq!(
+                    known, len,
+                    "dimension {dim} has two lengths in group {}",
+                    spec.name
+                ),
                 None => dims.push((dim.clone(), len)),
             }
         }
@@ -170,11 +188,17 @@ fn write_group(file: &hdf5::File, spec: &GroupSpec) -> hdf5::Result<()> {
             if dim == &var.name {
                 continue; // a coordinate variable is its own scale
             }
-            let (_, scale) = scales.iter().find(|(d, _)| d == dim).expect("scale created above");
+            let (_, scale) = scales
+                .iter()
+                .find(|(d, _)| d == dim)
+                .expect("scale created above");
             // SAFETY: both ids are open datasets of this file; `idx` < the variable's rank.
             let status = unsafe { H5DSattach_scale(ds.id(), scale.id(), idx as u32) };
             if status < 0 {
-                return Err(hdf5::Error::from(format!("H5DSattach_scale failed for {}[{dim}]", var.name)));
+                return Err(hdf5::Error::from(format!(
+                    "H5DSattach_scale failed for {}[{dim}]",
+                    var.name
+                )));
             }
         }
     }
@@ -190,7 +214,10 @@ fn write_values(group: &hdf5::Group, name: &str, values: &Values) -> hdf5::Resul
         Values::I64(a) => group.new_dataset_builder().with_data(a.view()).create(name),
         Values::I8(a) => group.new_dataset_builder().with_data(a.view()).create(name),
         Values::Text(s) => {
-            let ds = group.new_dataset::<VarLenUnicode>().shape(()).create(name)?;
+            let ds = group
+                .new_dataset::<VarLenUnicode>()
+                .shape(())
+                .create(name)?;
             ds.write_scalar(&to_varlen(s))?;
             Ok(ds)
         }
@@ -199,14 +226,28 @@ fn write_values(group: &hdf5::Group, name: &str, values: &Values) -> hdf5::Resul
 
 fn to_varlen(s: &str) -> VarLenUnicode {
     // Interior NULs cannot be stored in an HDF5 string; they never occur in our texts.
-    s.replace('\0', " ").parse().expect("strings without NUL convert")
+    s.replace('\0', " ")
+        .parse()
+        .expect("strings without NUL convert")
 }
 
 fn write_attr(loc: &hdf5::Location, name: &str, value: &AttrValue) -> hdf5::Result<()> {
     match value {
-        AttrValue::Text(s) => loc.new_attr::<VarLenUnicode>().shape(()).create(name)?.write_scalar(&to_varlen(s)),
-        AttrValue::Int(i) => loc.new_attr::<i64>().shape(()).create(name)?.write_scalar(i),
-        AttrValue::Float(x) => loc.new_attr::<f64>().shape(()).create(name)?.write_scalar(x),
+        AttrValue::Text(s) => loc
+            .new_attr::<VarLenUnicode>()
+            .shape(())
+            .create(name)?
+            .write_scalar(&to_varlen(s)),
+        AttrValue::Int(i) => loc
+            .new_attr::<i64>()
+            .shape(())
+            .create(name)?
+            .write_scalar(i),
+        AttrValue::Float(x) => loc
+            .new_attr::<f64>()
+            .shape(())
+            .create(name)?
+            .write_scalar(x),
     }
 }
 
@@ -223,7 +264,10 @@ impl H5Reader {
         }
         let file = hdf5::File::open(path)
             .map_err(|e| Error::input(path, format!("not a readable HDF5 file ({e})")))?;
-        Ok(H5Reader { file, path: path.to_path_buf() })
+        Ok(H5Reader {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn has(&self, dataset_path: &str) -> bool {
@@ -236,8 +280,13 @@ impl H5Reader {
 
     /// Names of the datasets directly inside `group`.
     pub fn dataset_names(&self, group: &str) -> Result<Vec<String>> {
-        let g = self.file.group(group).map_err(|e| h5err(&self.path, group, e))?;
-        let mut names: Vec<String> = g.datasets().map_err(|e| h5err(&self.path, group, e))?
+        let g = self
+            .file
+            .group(group)
+            .map_err(|e| h5err(&self.path, group, e))?;
+        let mut names: Vec<String> = g
+            .datasets()
+            .map_err(|e| h5err(&self.path, group, e))?
             .iter()
             .map(|d| d.name().rsplit('/').next().unwrap_or_default().to_string())
             .collect();
@@ -246,7 +295,10 @@ impl H5Reader {
     }
 
     pub fn group_names(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self.file.groups().map_err(|e| h5err(&self.path, "/", e))?
+        let mut names: Vec<String> = self
+            .file
+            .groups()
+            .map_err(|e| h5err(&self.path, "/", e))?
             .iter()
             .map(|g| g.name().trim_start_matches('/').to_string())
             .collect();
@@ -285,16 +337,24 @@ impl H5Reader {
 
     /// A root attribute, whatever its type, as an `AttrValue`.
     pub fn root_attr(&self, name: &str) -> Result<AttrValue> {
-        let attr = self.file.attr(name).map_err(|e| h5err(&self.path, name, e))?;
+        let attr = self
+            .file
+            .attr(name)
+            .map_err(|e| h5err(&self.path, name, e))?;
         if let Ok(s) = attr.read_scalar::<VarLenUnicode>() {
             return Ok(AttrValue::Text(s.as_str().to_string()));
         }
-        if let Ok(dtype) = attr.dtype() {
-            if dtype.is::<i64>() {
-                return attr.read_scalar::<i64>().map(AttrValue::Int).map_err(|e| h5err(&self.path, name, e));
-            }
+        if let Ok(dtype) = attr.dtype()
+            && dtype.is::<i64>()
+        {
+            return attr
+                .read_scalar::<i64>()
+                .map(AttrValue::Int)
+                .map_err(|e| h5err(&self.path, name, e));
         }
-        attr.read_scalar::<f64>().map(AttrValue::Float).map_err(|e| h5err(&self.path, name, e))
+        attr.read_scalar::<f64>()
+            .map(AttrValue::Float)
+            .map_err(|e| h5err(&self.path, name, e))
     }
 
     pub fn root_text(&self, name: &str) -> Result<String> {

@@ -82,4 +82,9 @@ pub mod attr {
 
 /// Root attributes that differ between equivalent runs (rank count, times) and are therefore
 /// left out of bit-identity comparisons, like the wall-time trace.
-pub const NON_REPRODUCIBLE: &[&str] = &[attr::N_RANKS, attr::CREATED, attr::WALL_SECONDS, var::WALL_TIME];
+pub const NON_REPRODUCIBLE: &[&str] = &[
+    attr::N_RANKS,
+    attr::CREATED,
+    attr::WALL_SECONDS,
+    var::WALL_TIME,
+];

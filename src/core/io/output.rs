@@ -167,11 +167,17 @@ impl RunRecord {
             (attr::CONFIG_HASH.into(), text(&p.config_hash)),
             (attr::N_MEMBERS.into(), AttrValue::Int(p.n_members as i64)),
             (attr::ITERATIONS.into(), AttrValue::Int(p.iterations as i64)),
-            (attr::ITERATIONS_DONE.into(), AttrValue::Int(p.iterations_done as i64)),
+            (
+                attr::ITERATIONS_DONE.into(),
+                AttrValue::Int(p.iterations_done as i64),
+            ),
             (attr::WALL_SECONDS.into(), AttrValue::Float(p.wall_seconds)),
             (attr::CREATED.into(), AttrValue::Int(created)),
             (attr::INFERENCE_LIBRARY.into(), text("geobayes")),
-            (attr::INFERENCE_LIBRARY_VERSION.into(), text(env!("CARGO_PKG_VERSION"))),
+            (
+                attr::INFERENCE_LIBRARY_VERSION.into(),
+                text(env!("CARGO_PKG_VERSION")),
+            ),
         ]
     }
 
@@ -179,7 +185,11 @@ impl RunRecord {
         let mut groups = Vec::new();
         let coord_names: Vec<&str> = self.param_coords.iter().map(|(n, _)| *n).collect();
         let mut posterior = GroupSpec::new(group::POSTERIOR).var({
-            let mut v = Variable::new(var::M, &[dim::CHAIN, dim::DRAW, dim::PARAM], f64_values(&self.m));
+            let mut v = Variable::new(
+                var::M,
+                &[dim::CHAIN, dim::DRAW, dim::PARAM],
+                f64_values(&self.m),
+            );
             if !coord_names.is_empty() {
                 v = v.with_attr(attr::COORDINATES, text(&coord_names.join(" ")));
             }
@@ -187,41 +197,77 @@ impl RunRecord {
         });
         for (name, values) in &self.param_coords {
             posterior = posterior.var(
-                Variable::new(name, &[dim::PARAM], f64_values(values)).with_attr(attr::UNITS, text("km")),
+                Variable::new(name, &[dim::PARAM], f64_values(values))
+                    .with_attr(attr::UNITS, text("km")),
             );
         }
         groups.push(posterior);
 
         let mut stats = GroupSpec::new(group::SAMPLE_STATS)
-            .var(Variable::new(var::LP, &[dim::CHAIN, dim::DRAW], f64_values(&self.lp)))
-            .var(Variable::new(var::LOG_LIKELIHOOD, &[dim::CHAIN, dim::DRAW], f64_values(&self.log_likelihood)))
-            .var(Variable::new(var::N_FAILED, &[dim::CHAIN, dim::DRAW], Values::I64(self.n_failed.clone().into_dyn())));
+            .var(Variable::new(
+                var::LP,
+                &[dim::CHAIN, dim::DRAW],
+                f64_values(&self.lp),
+            ))
+            .var(Variable::new(
+                var::LOG_LIKELIHOOD,
+                &[dim::CHAIN, dim::DRAW],
+                f64_values(&self.log_likelihood),
+            ))
+            .var(Variable::new(
+                var::N_FAILED,
+                &[dim::CHAIN, dim::DRAW],
+                Values::I64(self.n_failed.clone().into_dyn()),
+            ));
         if let Some(accepted) = &self.accepted {
-            stats = stats.var(Variable::new(var::ACCEPTED, &[dim::CHAIN, dim::DRAW], Values::I8(accepted.clone().into_dyn())));
+            stats = stats.var(Variable::new(
+                var::ACCEPTED,
+                &[dim::CHAIN, dim::DRAW],
+                Values::I8(accepted.clone().into_dyn()),
+            ));
         }
         if let Some(rate) = &self.acceptance_rate {
-            stats = stats.var(Variable::new(var::ACCEPTANCE_RATE, &[dim::CHAIN], f64_values(rate)));
+            stats = stats.var(Variable::new(
+                var::ACCEPTANCE_RATE,
+                &[dim::CHAIN],
+                f64_values(rate),
+            ));
         }
         groups.push(stats);
 
         if let Some((d, sigma)) = &self.observed {
-            groups.push(GroupSpec::new(group::OBSERVED_DATA).var(Variable::new(var::D, &[dim::OBS], f64_values(d))));
-            groups.push(GroupSpec::new(group::CONSTANT_DATA).var(Variable::new(var::SIGMA, &[dim::OBS], f64_values(sigma))));
+            groups.push(GroupSpec::new(group::OBSERVED_DATA).var(Variable::new(
+                var::D,
+                &[dim::OBS],
+                f64_values(d),
+            )));
+            groups.push(GroupSpec::new(group::CONSTANT_DATA).var(Variable::new(
+                var::SIGMA,
+                &[dim::OBS],
+                f64_values(sigma),
+            )));
         }
         if let Some(pred) = &self.predictive_mean {
-            groups.push(
-                GroupSpec::new(group::POSTERIOR_PREDICTIVE).var(
-                    Variable::new(var::D, &[dim::OBS], f64_values(pred))
-                        .with_attr(attr::LONG_NAME, text("predicted data at the posterior mean")),
+            groups.push(GroupSpec::new(group::POSTERIOR_PREDICTIVE).var(
+                Variable::new(var::D, &[dim::OBS], f64_values(pred)).with_attr(
+                    attr::LONG_NAME,
+                    text("predicted data at the posterior mean"),
                 ),
-            );
+            ));
         }
 
         let s = &self.summary;
-        let mut summary = GroupSpec::new(group::SUMMARY).attr(attr::N_SAMPLES, AttrValue::Int(s.n_samples as i64));
-        for (name, values) in [(var::MEAN, &s.mean), (var::STD, &s.std), (var::Q05, &s.q05), (var::Q50, &s.q50), (var::Q95, &s.q95)]
-            .into_iter()
-            .chain(s.extra.iter().map(|(n, v)| (*n, v)))
+        let mut summary = GroupSpec::new(group::SUMMARY)
+            .attr(attr::N_SAMPLES, AttrValue::Int(s.n_samples as i64));
+        for (name, values) in [
+            (var::MEAN, &s.mean),
+            (var::STD, &s.std),
+            (var::Q05, &s.q05),
+            (var::Q50, &s.q50),
+            (var::Q95, &s.q95),
+        ]
+        .into_iter()
+        .chain(s.extra.iter().map(|(n, v)| (*n, v)))
         {
             summary = summary.var(Variable::new(name, &[dim::PARAM], f64_values(values)));
         }
@@ -244,14 +290,25 @@ impl RunRecord {
 
         groups.push(
             GroupSpec::new(group::PROVENANCE)
-                .var(Variable::new(var::CONFIG, &[], Values::Text(self.provenance.config_resolved.clone())))
-                .var(Variable::new(var::CONFIG_SOURCE, &[], Values::Text(self.provenance.config_source.clone()))),
+                .var(Variable::new(
+                    var::CONFIG,
+                    &[],
+                    Values::Text(self.provenance.config_resolved.clone()),
+                ))
+                .var(Variable::new(
+                    var::CONFIG_SOURCE,
+                    &[],
+                    Values::Text(self.provenance.config_source.clone()),
+                )),
         );
 
         if let Some((next, state)) = &self.checkpoint {
-            let mut cp = GroupSpec::new(group::CHECKPOINT).attr(var::NEXT_ITERATION, AttrValue::Int(*next as i64));
+            let mut cp = GroupSpec::new(group::CHECKPOINT)
+                .attr(var::NEXT_ITERATION, AttrValue::Int(*next as i64));
             for (name, array) in state.entries() {
-                let dims: Vec<String> = (0..array.ndim()).map(|k| format!("{name}_dim_{k}")).collect();
+                let dims: Vec<String> = (0..array.ndim())
+                    .map(|k| format!("{name}_dim_{k}"))
+                    .collect();
                 let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
                 cp = cp.var(Variable::new(name, &dims, Values::F64(array.clone())));
             }

@@ -27,7 +27,9 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
     }
     let config_hash = file.root_text(attr::CONFIG_HASH)?;
     let h5 = hdf5::File::open(path).map_err(|e| Error::input(path, e.to_string()))?;
-    let cp = h5.group(group::CHECKPOINT).map_err(|e| Error::input(path, e.to_string()))?;
+    let cp = h5
+        .group(group::CHECKPOINT)
+        .map_err(|e| Error::input(path, e.to_string()))?;
     let next_iteration = cp
         .attr(var::NEXT_ITERATION)
         .and_then(|a| a.read_scalar::<i64>())
@@ -42,7 +44,8 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
     }
     let mut history = History::default();
     let n = if file.has(&format!("{}/{}", group::DIAGNOSTICS, var::MISFIT)) {
-        file.f64(&format!("{}/{}", group::DIAGNOSTICS, var::MISFIT))?.len()
+        file.f64(&format!("{}/{}", group::DIAGNOSTICS, var::MISFIT))?
+            .len()
     } else {
         0
     };
@@ -54,7 +57,12 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
             vec![f64::NAN; n]
         };
     }
-    Ok(Checkpoint { config_hash, next_iteration, state, history })
+    Ok(Checkpoint {
+        config_hash,
+        next_iteration,
+        state,
+        history,
+    })
 }
 
 /// A root attribute as display text.

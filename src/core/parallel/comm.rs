@@ -30,8 +30,9 @@ pub trait Comm {
     /// on every rank. `local` holds this rank's rows, row-major.
     fn all_gather_rows(&self, partition: &Partition, width: usize, local: &[f64]) -> Vec<f64> {
         debug_assert_eq!(local.len(), partition.owned_count(self.rank()) * width);
-        let counts: Vec<usize> =
-            (0..self.size()).map(|r| partition.owned_count(r) * width).collect();
+        let counts: Vec<usize> = (0..self.size())
+            .map(|r| partition.owned_count(r) * width)
+            .collect();
         let mut out = vec![0.0; partition.n_members() * width];
         self.all_gather_varcount(local, &counts, &mut out);
         out

@@ -1,9 +1,9 @@
 //! `Comm` over MPI (feature `mpi`), with rsmpi. OpenMPI is the tested implementation.
 
+use mpi::Count;
 use mpi::datatype::PartitionMut;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
-use mpi::Count;
 
 use super::Comm;
 
@@ -19,7 +19,10 @@ impl MpiComm {
     pub fn initialize() -> Option<Self> {
         let universe = mpi::initialize()?;
         let world = universe.world();
-        Some(MpiComm { world, _universe: universe })
+        Some(MpiComm {
+            world,
+            _universe: universe,
+        })
     }
 }
 

@@ -12,7 +12,13 @@ use super::stats::{normal_quantile, quantile_sorted};
 fn split_chains(x: ArrayView2<f64>) -> Array2<f64> {
     let (m, n) = x.dim();
     let half = n / 2;
-    Array2::from_shape_fn((2 * m, half), |(c, k)| if c < m { x[[c, k]] } else { x[[c - m, n - half + k]] })
+    Array2::from_shape_fn((2 * m, half), |(c, k)| {
+        if c < m {
+            x[[c, k]]
+        } else {
+            x[[c - m, n - half + k]]
+        }
+    })
 }
 
 /// Normal scores of the pooled fractional ranks: Φ⁻¹((r − 3/8) / (S + 1/4)).
@@ -34,7 +40,10 @@ fn rank_normalise(x: ArrayView2<f64>) -> Array2<f64> {
         }
         k = end + 1;
     }
-    let z: Vec<f64> = ranks.iter().map(|r| normal_quantile((r - 0.375) / (s as f64 + 0.25))).collect();
+    let z: Vec<f64> = ranks
+        .iter()
+        .map(|r| normal_quantile((r - 0.375) / (s as f64 + 0.25)))
+        .collect();
     Array2::from_shape_vec(x.raw_dim(), z).expect("same shape")
 }
 
@@ -45,7 +54,10 @@ fn rhat_classic(x: ArrayView2<f64>) -> f64 {
     let means: Vec<f64> = (0..m).map(|c| x.row(c).sum() / nf).collect();
     let grand = means.iter().sum::<f64>() / mf;
     let b = nf / (mf - 1.0) * means.iter().map(|mu| (mu - grand).powi(2)).sum::<f64>();
-    let w = (0..m).map(|c| x.row(c).iter().map(|v| (v - means[c]).powi(2)).sum::<f64>() / (nf - 1.0)).sum::<f64>() / mf;
+    let w = (0..m)
+        .map(|c| x.row(c).iter().map(|v| (v - means[c]).powi(2)).sum::<f64>() / (nf - 1.0))
+        .sum::<f64>()
+        / mf;
     let var_plus = (nf - 1.0) / nf * w + b / nf;
     (var_plus / w).sqrt()
 }
@@ -85,7 +97,11 @@ fn ess(x: ArrayView2<f64>) -> f64 {
     let mut var_plus = mean_var * (nf - 1.0) / nf;
     if m > 1 {
         let grand = chain_mean.iter().sum::<f64>() / mf;
-        var_plus += chain_mean.iter().map(|mu| (mu - grand).powi(2)).sum::<f64>() / (mf - 1.0);
+        var_plus += chain_mean
+            .iter()
+            .map(|mu| (mu - grand).powi(2))
+            .sum::<f64>()
+            / (mf - 1.0);
     }
     let rho = |t: usize| 1.0 - (mean_var - acov.iter().map(|a| a[t]).sum::<f64>() / mf) / var_plus;
     let mut rho_hat = vec![0.0; n];
@@ -117,7 +133,9 @@ fn ess(x: ArrayView2<f64>) -> f64 {
         }
         t += 2;
     }
-    let tau = -1.0 + 2.0 * rho_hat[..=max_t.min(n - 1)].iter().sum::<f64>() + rho_hat.get(max_t + 1).copied().unwrap_or(0.0);
+    let tau = -1.0
+        + 2.0 * rho_hat[..=max_t.min(n - 1)].iter().sum::<f64>()
+        + rho_hat.get(max_t + 1).copied().unwrap_or(0.0);
     let tau = tau.max(1.0 / (mf * nf).log10());
     mf * nf / tau
 }

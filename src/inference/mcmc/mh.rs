@@ -102,7 +102,11 @@ impl MetropolisHastings {
         for a in 0..self.dim {
             for b in 0..=a {
                 let emp = self.scatter[[a, b]] / (n - 1.0).max(1.0);
-                let prior = if a == b { self.initial_cov_diag[a] } else { 0.0 };
+                let prior = if a == b {
+                    self.initial_cov_diag[a]
+                } else {
+                    0.0
+                };
                 cov[[a, b]] = w * emp + (1.0 - w) * prior;
             }
             cov[[a, a]] += 1e-10 * self.initial_cov_diag[a];
@@ -163,7 +167,9 @@ impl Method for MetropolisHastings {
         self.log_likelihood.assign(&all.column(1));
         self.misfit.assign(&all.column(2));
         if let Some(c) = self.lp.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Run(format!("chain {c} starts where the posterior is zero (the forward model failed for its initial model); check method.init and the prior")));
+            return Err(Error::Run(format!(
+                "chain {c} starts where the posterior is zero (the forward model failed for its initial model); check method.init and the prior"
+            )));
         }
         Ok(())
     }
@@ -205,7 +211,10 @@ impl Method for MetropolisHastings {
                 local.extend(self.x.row(c).iter());
                 local.extend([self.lp[c], self.log_likelihood[c], self.misfit[c]]);
             }
-            local.extend([f64::from(u8::from(accept)), f64::from(u8::from(eval.failed[r]))]);
+            local.extend([
+                f64::from(u8::from(accept)),
+                f64::from(u8::from(eval.failed[r])),
+            ]);
         }
         let all = ctx.gather_rows(n, width, &local);
         self.x.assign(&all.slice(s![.., ..d]));
@@ -230,13 +239,13 @@ impl Method for MetropolisHastings {
                 self.accumulate_moments();
                 let gain = 1.0 / ((t + 1) as f64).powf(0.6);
                 self.log_scale += gain * (acceptance - self.spec.target_acceptance);
-                if (t + 1) % self.spec.adapt_every == 0 && self.n_seen >= 2.0 * d as f64 {
+                if (t + 1).is_multiple_of(self.spec.adapt_every) && self.n_seen >= 2.0 * d as f64 {
                     self.refresh_covariance();
                 }
             }
         } else {
             self.accepted_after_burn_in += &accepted;
-            if (t + 1 - self.spec.burn_in) % self.spec.thin == 0 {
+            if (t + 1 - self.spec.burn_in).is_multiple_of(self.spec.thin) {
                 self.retain(&accepted, &failed);
             }
         }
@@ -254,7 +263,11 @@ impl Method for MetropolisHastings {
     fn samples(&self) -> Samples {
         let (n, d, k) = (self.spec.n_chains, self.dim, self.draws.len());
         let draws = Array3::from_shape_fn((n, k, d), |(c, j, p)| self.draws[j][[c, p]]);
-        let after = self.spec.iterations.saturating_sub(self.spec.burn_in).max(1) as f64;
+        let after = self
+            .spec
+            .iterations
+            .saturating_sub(self.spec.burn_in)
+            .max(1) as f64;
         Samples {
             draws,
             lp: self.stack(&self.draw_lp),
@@ -277,13 +290,19 @@ impl Method for MetropolisHastings {
         state.put_scalar("n_seen", self.n_seen);
         state.put("mean", self.mean.clone().into_dyn());
         state.put("scatter", self.scatter.clone().into_dyn());
-        state.put("accepted_after_burn_in", self.accepted_after_burn_in.clone().into_dyn());
+        state.put(
+            "accepted_after_burn_in",
+            self.accepted_after_burn_in.clone().into_dyn(),
+        );
         state.put_scalar("proposals_failed", self.proposals_failed);
         state.put_scalar("proposals_made", self.proposals_made);
         let samples = self.samples();
         state.put("draws", samples.draws.into_dyn());
         state.put("draw_lp", self.stack(&self.draw_lp).into_dyn());
-        state.put("draw_log_likelihood", self.stack(&self.draw_log_likelihood).into_dyn());
+        state.put(
+            "draw_log_likelihood",
+            self.stack(&self.draw_log_likelihood).into_dyn(),
+        );
         state.put("draw_accepted", self.stack(&self.draw_accepted).into_dyn());
         state.put("draw_failed", self.stack(&self.draw_failed).into_dyn());
         state
@@ -292,10 +311,16 @@ impl Method for MetropolisHastings {
     fn restore(&mut self, state: &MethodState) -> Result<()> {
         let (n, d) = (self.spec.n_chains, self.dim);
         let arr2 = |name: &str, shape: [usize; 2]| -> Result<Array2<f64>> {
-            Ok(state.array(name, &shape)?.into_dimensionality().expect("checked shape"))
+            Ok(state
+                .array(name, &shape)?
+                .into_dimensionality()
+                .expect("checked shape"))
         };
         let arr1 = |name: &str, len: usize| -> Result<Array1<f64>> {
-            Ok(state.array(name, &[len])?.into_dimensionality().expect("checked shape"))
+            Ok(state
+                .array(name, &[len])?
+                .into_dimensionality()
+                .expect("checked shape"))
         };
         self.x = arr2("x", [n, d])?;
         self.lp = arr1("lp", n)?;
@@ -312,12 +337,17 @@ impl Method for MetropolisHastings {
         self.proposals_made = state.scalar("proposals_made")?;
         let draws = state.get("draws")?;
         let k = draws.shape().get(1).copied().unwrap_or(0);
-        let draws: Array3<f64> = state.array("draws", &[n, k, d])?.into_dimensionality().expect("checked shape");
+        let draws: Array3<f64> = state
+            .array("draws", &[n, k, d])?
+            .into_dimensionality()
+            .expect("checked shape");
         let per_draw = |name: &str| -> Result<Vec<Array1<f64>>> {
             let a = arr2(name, [n, k])?;
             Ok(a.axis_iter(Axis(1)).map(|col| col.to_owned()).collect())
         };
-        self.draws = (0..k).map(|j| draws.slice(s![.., j, ..]).to_owned()).collect();
+        self.draws = (0..k)
+            .map(|j| draws.slice(s![.., j, ..]).to_owned())
+            .collect();
         self.draw_lp = per_draw("draw_lp")?;
         self.draw_log_likelihood = per_draw("draw_log_likelihood")?;
         self.draw_accepted = per_draw("draw_accepted")?;

@@ -81,12 +81,27 @@ pub fn median_bandwidth(x: ArrayView2<f64>, ok: &[usize], multiplier: f64) -> f6
     }
     d2.sort_by(f64::total_cmp);
     let n = d2.len();
-    let median = if n % 2 == 1 { d2[n / 2] } else { (d2[n / 2 - 1] + d2[n / 2]) / 2.0 };
-    if median > 0.0 { multiplier * median / ((ok.len() as f64) + 1.0).ln() } else { multiplier }
+    let median = if n % 2 == 1 {
+        d2[n / 2]
+    } else {
+        (d2[n / 2 - 1] + d2[n / 2]) / 2.0
+    };
+    if median > 0.0 {
+        multiplier * median / ((ok.len() as f64) + 1.0).ln()
+    } else {
+        multiplier
+    }
 }
 
 /// φ(x_i) for particle i over the usable particles `ok`, into `phi`.
-fn stein_direction_into(x: ArrayView2<f64>, score: ArrayView2<f64>, ok: &[usize], h: f64, i: usize, phi: &mut [f64]) {
+fn stein_direction_into(
+    x: ArrayView2<f64>,
+    score: ArrayView2<f64>,
+    ok: &[usize],
+    h: f64,
+    i: usize,
+    phi: &mut [f64],
+) {
     phi.fill(0.0);
     let xi = x.row(i);
     for &j in ok {
@@ -134,7 +149,12 @@ impl Method for Svgd {
         let mut local = Vec::with_capacity(owned.len() * width);
         for r in 0..owned.len() {
             local.extend(grad.row(r).iter());
-            local.extend([eval.log_prob[r], eval.log_likelihood[r], eval.misfit[r], f64::from(u8::from(eval.failed[r]))]);
+            local.extend([
+                eval.log_prob[r],
+                eval.log_likelihood[r],
+                eval.misfit[r],
+                f64::from(u8::from(eval.failed[r])),
+            ]);
         }
         let all = ctx.gather_rows(n, width, &local);
         let score = all.slice(s![.., ..d]);
@@ -149,13 +169,22 @@ impl Method for Svgd {
         }
 
         let h = match self.spec.bandwidth {
-            BandwidthSpec::Median { multiplier } => median_bandwidth(self.x.view(), &ok, multiplier),
+            BandwidthSpec::Median { multiplier } => {
+                median_bandwidth(self.x.view(), &ok, multiplier)
+            }
             BandwidthSpec::Fixed(h) => h,
         };
         let mut phi_local = vec![0.0; owned.len() * d];
         for (r, i) in owned.clone().enumerate() {
             if !failed[i] {
-                stein_direction_into(self.x.view(), score, &ok, h, i, &mut phi_local[r * d..(r + 1) * d]);
+                stein_direction_into(
+                    self.x.view(),
+                    score,
+                    &ok,
+                    h,
+                    i,
+                    &mut phi_local[r * d..(r + 1) * d],
+                );
             }
         }
         let phi = ctx.gather_rows(n, d, &phi_local);
@@ -167,7 +196,10 @@ impl Method for Svgd {
 
         let lr = self.step_size(t);
         let adam = self.spec.adam;
-        let (bias1, bias2) = (1.0 - adam.beta1.powi(t as i32 + 1), 1.0 - adam.beta2.powi(t as i32 + 1));
+        let (bias1, bias2) = (
+            1.0 - adam.beta1.powi(t as i32 + 1),
+            1.0 - adam.beta2.powi(t as i32 + 1),
+        );
         for &i in &ok {
             for c in 0..d {
                 let g = phi[[i, c]];
@@ -197,7 +229,13 @@ impl Method for Svgd {
         let n = self.spec.n_particles;
         let eval = ctx.evaluate_owned(self.x.view(), false)?;
         let local: Vec<f64> = (0..eval.log_prob.len())
-            .flat_map(|r| [eval.log_prob[r], eval.log_likelihood[r], f64::from(u8::from(eval.failed[r]))])
+            .flat_map(|r| {
+                [
+                    eval.log_prob[r],
+                    eval.log_likelihood[r],
+                    f64::from(u8::from(eval.failed[r])),
+                ]
+            })
             .collect();
         let all = ctx.gather_rows(n, 3, &local);
         self.x_eval.assign(&self.x);
@@ -210,7 +248,11 @@ impl Method for Svgd {
     fn samples(&self) -> Samples {
         let (n, d) = (self.spec.n_particles, self.dim);
         Samples {
-            draws: self.x_eval.clone().into_shape_with_order((1, n, d)).expect("particles reshape"),
+            draws: self
+                .x_eval
+                .clone()
+                .into_shape_with_order((1, n, d))
+                .expect("particles reshape"),
             lp: self.lp.clone().insert_axis(Axis(0)),
             log_likelihood: self.log_likelihood.clone().insert_axis(Axis(0)),
             n_failed: Array2::from_shape_fn((1, n), |(_, i)| i64::from(self.failed[i])),
@@ -227,17 +269,26 @@ impl Method for Svgd {
         state.put("evaluated_particles", self.x_eval.clone().into_dyn());
         state.put("lp", self.lp.clone().into_dyn());
         state.put("log_likelihood", self.log_likelihood.clone().into_dyn());
-        state.put("failed", Array1::from_iter(self.failed.iter().map(|&f| f64::from(u8::from(f)))).into_dyn());
+        state.put(
+            "failed",
+            Array1::from_iter(self.failed.iter().map(|&f| f64::from(u8::from(f)))).into_dyn(),
+        );
         state
     }
 
     fn restore(&mut self, state: &MethodState) -> Result<()> {
         let (n, d) = (self.spec.n_particles, self.dim);
         let as2 = |name: &str| -> Result<Array2<f64>> {
-            Ok(state.array(name, &[n, d])?.into_dimensionality().expect("checked shape"))
+            Ok(state
+                .array(name, &[n, d])?
+                .into_dimensionality()
+                .expect("checked shape"))
         };
         let as1 = |name: &str| -> Result<Array1<f64>> {
-            Ok(state.array(name, &[n])?.into_dimensionality().expect("checked shape"))
+            Ok(state
+                .array(name, &[n])?
+                .into_dimensionality()
+                .expect("checked shape"))
         };
         self.x = as2("particles")?;
         self.adam_m = as2("adam_m")?;

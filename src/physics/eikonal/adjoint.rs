@@ -41,7 +41,8 @@ pub fn adjoint_into<const D: usize>(
             NodeRule::Marched(rules) => rules,
         };
         let (t0, g) = source_factor(mesh.position(i), source.position);
-        let terms: [_; D] = std::array::from_fn(|k| axis_term(mesh, &strides, i, k, rules[k], t0, &g));
+        let terms: [_; D] =
+            std::array::from_fn(|k| axis_term(mesh, &strides, i, k, rules[k], t0, &g));
         let d_prime: [f64; D] = std::array::from_fn(|k| terms[k].a * tau[i] - terms[k].b(tau));
         let q: f64 = (0..D).map(|k| d_prime[k] * terms[k].a).sum();
         grad_slowness[i] += lambda * slowness[i] / q;

@@ -61,10 +61,18 @@ pub(crate) enum Diagonal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AxisRule {
     Unused,
-    OneSided { dir: i8, second: bool },
+    OneSided {
+        dir: i8,
+        second: bool,
+    },
     /// `extrapolated`: central differences at j and at j₂ beyond it, combined as 2 (∂_kτ)_j −
     /// (∂_kτ)_j₂ (second order at i); otherwise the difference at j alone.
-    Estimated { via: u8, via_dir: i8, diagonal: Diagonal, extrapolated: bool },
+    Estimated {
+        via: u8,
+        via_dir: i8,
+        diagonal: Diagonal,
+        extrapolated: bool,
+    },
 }
 
 /// The recorded local equation of a node.
@@ -81,7 +89,9 @@ impl<const D: usize> NodeRule<D> {
     fn has_estimated_or_missing_axis(&self) -> bool {
         match self {
             NodeRule::Initial => false,
-            NodeRule::Marched(rules) => rules.iter().any(|r| !matches!(r, AxisRule::OneSided { .. })),
+            NodeRule::Marched(rules) => rules
+                .iter()
+                .any(|r| !matches!(r, AxisRule::OneSided { .. })),
         }
     }
 }
@@ -95,7 +105,11 @@ pub(crate) struct Term {
 }
 
 impl Term {
-    const NONE: Term = Term { a: 0.0, deps: [(0, 0.0); 4], n_deps: 0 };
+    const NONE: Term = Term {
+        a: 0.0,
+        deps: [(0, 0.0); 4],
+        n_deps: 0,
+    };
 
     pub fn b(&self, tau: &[f64]) -> f64 {
         let mut b = 0.0;
@@ -113,13 +127,25 @@ fn step(i: usize, stride: usize, dir: i8) -> usize {
 
 /// The term of axis `k` at node `i` under `rule`, with T₀ = `t0` and ∇T₀ = `g`.
 #[inline]
-pub(crate) fn axis_term<const D: usize>(mesh: &Mesh<D>, strides: &[usize; D], i: usize, k: usize, rule: AxisRule, t0: f64, g: &[f64; D]) -> Term {
+pub(crate) fn axis_term<const D: usize>(
+    mesh: &Mesh<D>,
+    strides: &[usize; D],
+    i: usize,
+    k: usize,
+    rule: AxisRule,
+    t0: f64,
+    g: &[f64; D],
+) -> Term {
     let h = mesh.spacing[k];
     match rule {
         AxisRule::Unused => Term::NONE,
         AxisRule::OneSided { dir, second } => {
             let j1 = step(i, strides[k], dir);
-            let mut t = Term { a: -f64::from(dir) * g[k], deps: [(j1, 0.0), (0, 0.0), (0, 0.0), (0, 0.0)], n_deps: 1 };
+            let mut t = Term {
+                a: -f64::from(dir) * g[k],
+                deps: [(j1, 0.0), (0, 0.0), (0, 0.0), (0, 0.0)],
+                n_deps: 1,
+            };
             if second {
                 t.a += t0 * 1.5 / h;
                 t.deps[0].1 = t0 * 2.0 / h;
@@ -131,21 +157,39 @@ pub(crate) fn axis_term<const D: usize>(mesh: &Mesh<D>, strides: &[usize; D], i:
             }
             t
         }
-        AxisRule::Estimated { via, via_dir, diagonal, extrapolated } => {
+        AxisRule::Estimated {
+            via,
+            via_dir,
+            diagonal,
+            extrapolated,
+        } => {
             let j = step(i, strides[via as usize], via_dir);
             let sk = strides[k];
             // B = −T₀ (∂_kτ)_i.
             if extrapolated {
                 let j2 = step(j, strides[via as usize], via_dir);
                 let w = t0 / h;
-                return Term { a: g[k], deps: [(j + sk, -w), (j - sk, w), (j2 + sk, 0.5 * w), (j2 - sk, -0.5 * w)], n_deps: 4 };
+                return Term {
+                    a: g[k],
+                    deps: [
+                        (j + sk, -w),
+                        (j - sk, w),
+                        (j2 + sk, 0.5 * w),
+                        (j2 - sk, -0.5 * w),
+                    ],
+                    n_deps: 4,
+                };
             }
             let deps = match diagonal {
                 Diagonal::Both => [(j + sk, -0.5 * t0 / h), (j - sk, 0.5 * t0 / h)],
                 Diagonal::Plus => [(j + sk, -t0 / h), (j, t0 / h)],
                 Diagonal::Minus => [(j, -t0 / h), (j - sk, t0 / h)],
             };
-            Term { a: g[k], deps: [deps[0], deps[1], (0, 0.0), (0, 0.0)], n_deps: 2 }
+            Term {
+                a: g[k],
+                deps: [deps[0], deps[1], (0, 0.0), (0, 0.0)],
+                n_deps: 2,
+            }
         }
     }
 }
@@ -155,7 +199,11 @@ pub(crate) fn axis_term<const D: usize>(mesh: &Mesh<D>, strides: &[usize; D], i:
 pub(crate) fn source_factor<const D: usize>(x: [f64; D], source: [f64; D]) -> (f64, [f64; D]) {
     let diff: [f64; D] = std::array::from_fn(|a| x[a] - source[a]);
     let r = diff.iter().map(|d| d * d).sum::<f64>().sqrt();
-    let g = if r > 0.0 { std::array::from_fn(|a| diff[a] / r) } else { [0.0; D] };
+    let g = if r > 0.0 {
+        std::array::from_fn(|a| diff[a] / r)
+    } else {
+        [0.0; D]
+    };
     (r, g)
 }
 
@@ -192,7 +240,10 @@ impl PartialOrd for HeapEntry {
 impl Ord for HeapEntry {
     /// Reversed, so that `BinaryHeap` pops the smallest time; ties go to the smaller node index.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.time.total_cmp(&self.time).then_with(|| other.node.cmp(&self.node))
+        other
+            .time
+            .total_cmp(&self.time)
+            .then_with(|| other.node.cmp(&self.node))
     }
 }
 
@@ -211,7 +262,10 @@ pub struct FmmWorkspace<const D: usize> {
 impl<const D: usize> FmmWorkspace<D> {
     pub fn new(mesh: &Mesh<D>) -> Self {
         let n = mesh.n_nodes();
-        assert!(n < u32::MAX as usize, "mesh too large for 32-bit node indices");
+        assert!(
+            n < u32::MAX as usize,
+            "mesh too large for 32-bit node indices"
+        );
         FmmWorkspace {
             tau: vec![f64::INFINITY; n],
             time: vec![f64::INFINITY; n],
@@ -228,7 +282,12 @@ impl<const D: usize> FmmWorkspace<D> {
     }
 
     /// Solves for the travel-time field of `source` on `mesh` with nodal `slowness`.
-    pub fn solve(&mut self, mesh: &Mesh<D>, slowness: &[f64], source: &PointSource<D>) -> Result<(), PhysicsError> {
+    pub fn solve(
+        &mut self,
+        mesh: &Mesh<D>,
+        slowness: &[f64],
+        source: &PointSource<D>,
+    ) -> Result<(), PhysicsError> {
         let n = mesh.n_nodes();
         assert_eq!(slowness.len(), n);
         assert_eq!(self.tau.len(), n, "workspace built for another mesh");
@@ -261,7 +320,11 @@ impl<const D: usize> FmmWorkspace<D> {
             self.update_neighbours(mesh, &strides, slowness, source, i);
         }
         if self.accepted.len() != n {
-            let node = self.status.iter().position(|&s| s != Status::Known).expect("some node is not accepted");
+            let node = self
+                .status
+                .iter()
+                .position(|&s| s != Status::Known)
+                .expect("some node is not accepted");
             return Err(PhysicsError::Unreached { node });
         }
         Ok(())
@@ -269,18 +332,31 @@ impl<const D: usize> FmmWorkspace<D> {
 
     /// Updates the face neighbours of a newly accepted node, and those of its edge diagonals that
     /// already hold a trial value (their estimated terms may use it, see `estimate`).
-    fn update_neighbours(&mut self, mesh: &Mesh<D>, strides: &[usize; D], slowness: &[f64], source: &PointSource<D>, i: usize) {
+    fn update_neighbours(
+        &mut self,
+        mesh: &Mesh<D>,
+        strides: &[usize; D],
+        slowness: &[f64],
+        source: &PointSource<D>,
+        i: usize,
+    ) {
         let c = mesh.coords(i);
         for a in 0..D {
             for dir in [-1i8, 1] {
-                let Some(ca) = shifted(mesh, &c, a, dir) else { continue };
+                let Some(ca) = shifted(mesh, &c, a, dir) else {
+                    continue;
+                };
                 let ja = step(i, strides[a], dir);
                 self.try_update(mesh, strides, slowness, source, ja, &ca);
                 for b in a + 1..D {
                     for dir_b in [-1i8, 1] {
-                        let Some(cb) = shifted(mesh, &ca, b, dir_b) else { continue };
+                        let Some(cb) = shifted(mesh, &ca, b, dir_b) else {
+                            continue;
+                        };
                         let jb = step(ja, strides[b], dir_b);
-                        if self.status[jb] == Status::Trial && self.rules[jb].has_estimated_or_missing_axis() {
+                        if self.status[jb] == Status::Trial
+                            && self.rules[jb].has_estimated_or_missing_axis()
+                        {
                             self.try_update(mesh, strides, slowness, source, jb, &cb);
                         }
                     }
@@ -293,37 +369,65 @@ impl<const D: usize> FmmWorkspace<D> {
         self.status[i] == Status::Known
     }
 
-    fn try_update(&mut self, mesh: &Mesh<D>, strides: &[usize; D], slowness: &[f64], source: &PointSource<D>, i: usize, coords: &[usize; D]) {
+    fn try_update(
+        &mut self,
+        mesh: &Mesh<D>,
+        strides: &[usize; D],
+        slowness: &[f64],
+        source: &PointSource<D>,
+        i: usize,
+        coords: &[usize; D],
+    ) {
         if self.known(i) {
             return;
         }
-        let x: [f64; D] = std::array::from_fn(|a| mesh.origin[a] + mesh.spacing[a] * coords[a] as f64);
+        let x: [f64; D] =
+            std::array::from_fn(|a| mesh.origin[a] + mesh.spacing[a] * coords[a] as f64);
         let (t0, g) = source_factor(x, source.position);
-        if let Some((tau, rules)) = self.local_update(mesh, strides, coords, i, slowness[i], t0, &g) {
+        if let Some((tau, rules)) = self.local_update(mesh, strides, coords, i, slowness[i], t0, &g)
+        {
             let time = t0 * tau;
             self.tau[i] = tau;
             self.time[i] = time;
             self.rules[i] = NodeRule::Marched(rules);
             self.status[i] = Status::Trial;
-            self.heap.push(HeapEntry { time, node: i as u32 });
+            self.heap.push(HeapEntry {
+                time,
+                node: i as u32,
+            });
         }
     }
 
     /// The one-sided rule of axis k at node i, and its neighbour j₁, if an accepted neighbour
     /// exists (the one with the smaller time when both are).
-    fn one_sided(&self, mesh: &Mesh<D>, strides: &[usize; D], coords: &[usize; D], i: usize, k: usize) -> Option<(AxisRule, usize)> {
+    fn one_sided(
+        &self,
+        mesh: &Mesh<D>,
+        strides: &[usize; D],
+        coords: &[usize; D],
+        i: usize,
+        k: usize,
+    ) -> Option<(AxisRule, usize)> {
         let st = strides[k];
         let minus = (coords[k] > 0 && self.known(i - st)).then(|| i - st);
         let plus = (coords[k] + 1 < mesh.shape[k] && self.known(i + st)).then(|| i + st);
         let (j1, dir) = match (minus, plus) {
             (Some(m), Some(p)) => {
-                if self.time[p] < self.time[m] { (p, 1i8) } else { (m, -1) }
+                if self.time[p] < self.time[m] {
+                    (p, 1i8)
+                } else {
+                    (m, -1)
+                }
             }
             (Some(m), None) => (m, -1),
             (None, Some(p)) => (p, 1),
             (None, None) => return None,
         };
-        let j2 = if dir < 0 { (coords[k] >= 2).then(|| i - 2 * st) } else { (coords[k] + 2 < mesh.shape[k]).then(|| i + 2 * st) };
+        let j2 = if dir < 0 {
+            (coords[k] >= 2).then(|| i - 2 * st)
+        } else {
+            (coords[k] + 2 < mesh.shape[k]).then(|| i + 2 * st)
+        };
         let second = j2.is_some_and(|j2| self.known(j2) && self.time[j2] <= self.time[j1]);
         Some((AxisRule::OneSided { dir, second }, j1))
     }
@@ -332,7 +436,16 @@ impl<const D: usize> FmmWorkspace<D> {
     /// along `via` on side `via_dir`): which of j's neighbours along k are accepted, and whether
     /// the node j₂ beyond j has both of its own, for the second-order extrapolation.
     #[allow(clippy::too_many_arguments)]
-    fn estimate(&self, mesh: &Mesh<D>, strides: &[usize; D], coords: &[usize; D], j: usize, via: usize, via_dir: i8, k: usize) -> AxisRule {
+    fn estimate(
+        &self,
+        mesh: &Mesh<D>,
+        strides: &[usize; D],
+        coords: &[usize; D],
+        j: usize,
+        via: usize,
+        via_dir: i8,
+        k: usize,
+    ) -> AxisRule {
         let st = strides[k];
         let ck = coords[k]; // j and j₂ share i's coordinate along k
         let has_plus = ck + 1 < mesh.shape[k];
@@ -346,18 +459,31 @@ impl<const D: usize> FmmWorkspace<D> {
             (false, false) => return AxisRule::Unused,
         };
         let cj = shifted(mesh, coords, via, via_dir).expect("j exists");
-        let extrapolated = diagonal == Diagonal::Both
-            && shifted(mesh, &cj, via, via_dir).is_some()
-            && {
+        let extrapolated =
+            diagonal == Diagonal::Both && shifted(mesh, &cj, via, via_dir).is_some() && {
                 let j2 = step(j, strides[via], via_dir);
                 self.known(j2 + st) && self.known(j2 - st)
             };
-        AxisRule::Estimated { via: via as u8, via_dir, diagonal, extrapolated }
+        AxisRule::Estimated {
+            via: via as u8,
+            via_dir,
+            diagonal,
+            extrapolated,
+        }
     }
 
     /// The smallest causal candidate for node `i` (at `coords`) from its accepted neighbours.
     #[allow(clippy::too_many_arguments)]
-    fn local_update(&self, mesh: &Mesh<D>, strides: &[usize; D], coords: &[usize; D], i: usize, s: f64, t0: f64, g: &[f64; D]) -> Option<(f64, [AxisRule; D])> {
+    fn local_update(
+        &self,
+        mesh: &Mesh<D>,
+        strides: &[usize; D],
+        coords: &[usize; D],
+        i: usize,
+        s: f64,
+        t0: f64,
+        g: &[f64; D],
+    ) -> Option<(f64, [AxisRule; D])> {
         let mut sided: [Option<(AxisRule, usize)>; D] = [None; D];
         let mut available = 0usize;
         for k in 0..D {
@@ -374,10 +500,11 @@ impl<const D: usize> FmmWorkspace<D> {
                 if subset & !available != 0 || subset.count_ones() != size {
                     continue;
                 }
-                if let Some((tau, rules)) = self.candidate(mesh, strides, coords, i, s, t0, g, &sided, available, subset) {
-                    if best.is_none_or(|(t, _)| tau < t) {
-                        best = Some((tau, rules));
-                    }
+                if let Some((tau, rules)) = self.candidate(
+                    mesh, strides, coords, i, s, t0, g, &sided, available, subset,
+                ) && best.is_none_or(|(t, _)| tau < t)
+                {
+                    best = Some((tau, rules));
                 }
             }
             if best.is_some() {
@@ -405,12 +532,18 @@ impl<const D: usize> FmmWorkspace<D> {
         // Estimates go through the subset's earliest upwind neighbour.
         let mut via = usize::MAX;
         for k in 0..D {
-            if subset >> k & 1 == 1 && (via == usize::MAX || self.time[sided[k].expect("in subset").1] < self.time[sided[via].expect("in subset").1]) {
+            if subset >> k & 1 == 1
+                && (via == usize::MAX
+                    || self.time[sided[k].expect("in subset").1]
+                        < self.time[sided[via].expect("in subset").1])
+            {
                 via = k;
             }
         }
         let (via_rule, j) = sided[via].expect("in subset");
-        let AxisRule::OneSided { dir: via_dir, .. } = via_rule else { unreachable!("one-sided rule") };
+        let AxisRule::OneSided { dir: via_dir, .. } = via_rule else {
+            unreachable!("one-sided rule")
+        };
         let rules: [AxisRule; D] = std::array::from_fn(|k| {
             if subset >> k & 1 == 1 {
                 sided[k].expect("in subset").0
@@ -420,7 +553,8 @@ impl<const D: usize> FmmWorkspace<D> {
                 self.estimate(mesh, strides, coords, j, via, via_dir, k)
             }
         });
-        let terms: [Term; D] = std::array::from_fn(|k| axis_term(mesh, strides, i, k, rules[k], t0, g));
+        let terms: [Term; D] =
+            std::array::from_fn(|k| axis_term(mesh, strides, i, k, rules[k], t0, g));
         let b: [f64; D] = std::array::from_fn(|k| terms[k].b(&self.tau));
         let tau = larger_root(&terms, &b, s)?;
         let causal = (0..D).all(|k| subset >> k & 1 == 0 || terms[k].a * tau - b[k] >= 0.0);
@@ -430,7 +564,12 @@ impl<const D: usize> FmmWorkspace<D> {
 
 /// `coords` moved one node along `axis` in direction `dir`, if still inside the mesh.
 #[inline]
-fn shifted<const D: usize>(mesh: &Mesh<D>, coords: &[usize; D], axis: usize, dir: i8) -> Option<[usize; D]> {
+fn shifted<const D: usize>(
+    mesh: &Mesh<D>,
+    coords: &[usize; D],
+    axis: usize,
+    dir: i8,
+) -> Option<[usize; D]> {
     let mut c = *coords;
     if dir < 0 {
         c[axis] = c[axis].checked_sub(1)?;
@@ -466,7 +605,12 @@ pub(crate) fn initial_box<const D: usize>(mesh: &Mesh<D>, source: [f64; D]) -> V
 
 /// Travel time at an arbitrary point: T₀(p) times τ interpolated multilinearly (τ is smooth at
 /// the source, T is not); also returns the stencil and T₀(p) for the adjoint.
-pub fn travel_time_at<const D: usize>(mesh: &Mesh<D>, tau: &[f64], source: [f64; D], p: [f64; D]) -> (f64, Stencil, f64) {
+pub fn travel_time_at<const D: usize>(
+    mesh: &Mesh<D>,
+    tau: &[f64],
+    source: [f64; D],
+    p: [f64; D],
+) -> (f64, Stencil, f64) {
     let st = mesh.stencil(p);
     let (t0, _) = source_factor(p, source);
     (t0 * st.apply(tau), st, t0)

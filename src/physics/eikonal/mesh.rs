@@ -38,9 +38,16 @@ impl Stencil {
 impl<const D: usize> Mesh<D> {
     pub fn new(origin: [f64; D], spacing: [f64; D], shape: [usize; D]) -> Self {
         assert!(D <= 3, "meshes have at most 3 dimensions");
-        assert!(shape.iter().all(|&n| n >= 2), "a mesh needs ≥ 2 nodes per axis");
+        assert!(
+            shape.iter().all(|&n| n >= 2),
+            "a mesh needs ≥ 2 nodes per axis"
+        );
         assert!(spacing.iter().all(|&h| h > 0.0), "mesh spacing must be > 0");
-        Mesh { origin, spacing, shape }
+        Mesh {
+            origin,
+            spacing,
+            shape,
+        }
     }
 
     pub fn n_nodes(&self) -> usize {
@@ -102,7 +109,11 @@ impl<const D: usize> Mesh<D> {
         debug_assert!(self.contains(p), "interpolation point outside the mesh");
         let (cell, frac) = self.cell_of(p);
         let strides = self.strides();
-        let mut st = Stencil { nodes: [0; 8], weights: [0.0; 8], len: 1 << D };
+        let mut st = Stencil {
+            nodes: [0; 8],
+            weights: [0.0; 8],
+            len: 1 << D,
+        };
         for corner in 0..(1usize << D) {
             let mut node = 0;
             let mut w = 1.0;
@@ -139,7 +150,11 @@ pub struct Prolongation<const D: usize> {
 impl<const D: usize> Prolongation<D> {
     pub fn new(coarse: Mesh<D>, factor: usize) -> Self {
         assert!(factor >= 1);
-        Prolongation { coarse, fine: coarse.refined(factor), factor }
+        Prolongation {
+            coarse,
+            fine: coarse.refined(factor),
+            factor,
+        }
     }
 
     pub fn fine(&self) -> &Mesh<D> {
@@ -201,7 +216,9 @@ mod tests {
         let coarse = Mesh::new([-1.0, 2.0], [0.5, 0.25], [4, 3]);
         let p = Prolongation::new(coarse, 3);
         let f = |x: [f64; 2]| 1.0 + 2.0 * x[0] - 0.5 * x[1] + 0.3 * x[0] * x[1];
-        let cv: Vec<f64> = (0..coarse.n_nodes()).map(|i| f(coarse.position(i))).collect();
+        let cv: Vec<f64> = (0..coarse.n_nodes())
+            .map(|i| f(coarse.position(i)))
+            .collect();
         let mut fv = vec![0.0; p.fine().n_nodes()];
         p.apply(&cv, &mut fv);
         for (i, v) in fv.iter().enumerate() {

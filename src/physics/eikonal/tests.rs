@@ -32,9 +32,19 @@ fn node_errors(h: f64, v0: f64, k: f64, axis: usize, source: [f64; 2]) -> NodeEr
     let n = (10.0 / h).round() as usize + 1;
     let mesh = Mesh::new([0.0, 0.0], [h, h], [n, n]);
     let velocity = |p: [f64; 2]| v0 + k * p[axis];
-    let slowness: Vec<f64> = (0..mesh.n_nodes()).map(|i| 1.0 / velocity(mesh.position(i))).collect();
+    let slowness: Vec<f64> = (0..mesh.n_nodes())
+        .map(|i| 1.0 / velocity(mesh.position(i)))
+        .collect();
     let mut ws = FmmWorkspace::new(&mesh);
-    ws.solve(&mesh, &slowness, &PointSource { position: source, slowness: 1.0 / velocity(source) }).unwrap();
+    ws.solve(
+        &mesh,
+        &slowness,
+        &PointSource {
+            position: source,
+            slowness: 1.0 / velocity(source),
+        },
+    )
+    .unwrap();
     let (mut max, mut sum2, mut sum2_off, mut n_off) = (0.0f64, 0.0, 0.0, 0);
     for i in 0..mesh.n_nodes() {
         let p = mesh.position(i);
@@ -48,25 +58,52 @@ fn node_errors(h: f64, v0: f64, k: f64, axis: usize, source: [f64; 2]) -> NodeEr
             n_off += 1;
         }
     }
-    NodeErrors { h, max, rms: (sum2 / mesh.n_nodes() as f64).sqrt(), rms_off_lines: (sum2_off / n_off as f64).sqrt() }
+    NodeErrors {
+        h,
+        max,
+        rms: (sum2 / mesh.n_nodes() as f64).sqrt(),
+        rms_off_lines: (sum2_off / n_off as f64).sqrt(),
+    }
 }
 
 fn order(coarse: f64, fine: f64) -> f64 {
     (coarse / fine).ln() / 2f64.ln()
 }
 
-fn convergence_table(label: &str, v0: f64, k: f64, axis: usize, source: [f64; 2]) -> Vec<NodeErrors> {
-    let rows: Vec<NodeErrors> = [0.2, 0.1, 0.05, 0.025].iter().map(|&h| node_errors(h, v0, k, axis, source)).collect();
+fn convergence_table(
+    label: &str,
+    v0: f64,
+    k: f64,
+    axis: usize,
+    source: [f64; 2],
+) -> Vec<NodeErrors> {
+    let rows: Vec<NodeErrors> = [0.2, 0.1, 0.05, 0.025]
+        .iter()
+        .map(|&h| node_errors(h, v0, k, axis, source))
+        .collect();
     println!("\n{label}: source {source:?}, domain [0,10]² km, errors of T in s");
     println!(
         "{:>7} {:>10} {:>10} {:>12} {:>6} {:>6} {:>6} {:>12}",
         "h (km)", "max", "rms", "rms off-line", "p max", "p rms", "p off", "max/(h/v0)"
     );
     for (j, e) in rows.iter().enumerate() {
-        let p = |f: fn(&NodeErrors) -> f64| if j == 0 { f64::NAN } else { order(f(&rows[j - 1]), f(e)) };
+        let p = |f: fn(&NodeErrors) -> f64| {
+            if j == 0 {
+                f64::NAN
+            } else {
+                order(f(&rows[j - 1]), f(e))
+            }
+        };
         println!(
             "{:>7.3} {:>10.2e} {:>10.2e} {:>12.2e} {:>6.2} {:>6.2} {:>6.2} {:>12.2e}",
-            e.h, e.max, e.rms, e.rms_off_lines, p(|e| e.max), p(|e| e.rms), p(|e| e.rms_off_lines), e.max / (e.h / v0)
+            e.h,
+            e.max,
+            e.rms,
+            e.rms_off_lines,
+            p(|e| e.max),
+            p(|e| e.rms),
+            p(|e| e.rms_off_lines),
+            e.max / (e.h / v0)
         );
     }
     rows
@@ -76,7 +113,10 @@ fn convergence_table(label: &str, v0: f64, k: f64, axis: usize, source: [f64; 2]
 fn homogeneous_medium_is_exact() {
     let rows = convergence_table("homogeneous v = 2", 2.0, 0.0, 1, OFF_GRID_SOURCE);
     for NodeErrors { max, .. } in rows {
-        assert!(max < 1e-10, "factored fast marching is exact in a homogeneous medium up to round-off (max error {max:e})");
+        assert!(
+            max < 1e-10,
+            "factored fast marching is exact in a homogeneous medium up to round-off (max error {max:e})"
+        );
     }
 }
 
@@ -92,12 +132,27 @@ fn gradient_medium_converges_at_second_order() {
         let rows = convergence_table(label, 2.0, 0.15, axis, source);
         for j in 1..rows.len() {
             let (c, f) = (&rows[j - 1], &rows[j]);
-            assert!(order(c.rms, f.rms) > 1.8, "{label}: RMS order {:.2} at h = {}", order(c.rms, f.rms), f.h);
-            assert!(order(c.max, f.max) > 1.8, "{label}: max order {:.2} at h = {}", order(c.max, f.max), f.h);
+            assert!(
+                order(c.rms, f.rms) > 1.8,
+                "{label}: RMS order {:.2} at h = {}",
+                order(c.rms, f.rms),
+                f.h
+            );
+            assert!(
+                order(c.max, f.max) > 1.8,
+                "{label}: max order {:.2} at h = {}",
+                order(c.max, f.max),
+                f.h
+            );
         }
         // Plain second-order marching from a single source node errs by ≈ 0.2 h/v.
         for e in &rows {
-            assert!(e.max < 1e-3 * e.h / 2.0, "{label}: max error {:e} at h = {}", e.max, e.h);
+            assert!(
+                e.max < 1e-3 * e.h / 2.0,
+                "{label}: max error {:e} at h = {}",
+                e.max,
+                e.h
+            );
         }
     }
 }
@@ -107,10 +162,20 @@ fn receiver_times_use_interpolated_tau_near_the_source() {
     let h = 0.1;
     let mesh = Mesh::new([0.0, 0.0], [h, h], [41, 41]);
     let velocity = |p: [f64; 2]| 2.0 + 0.15 * p[1];
-    let slowness: Vec<f64> = (0..mesh.n_nodes()).map(|i| 1.0 / velocity(mesh.position(i))).collect();
+    let slowness: Vec<f64> = (0..mesh.n_nodes())
+        .map(|i| 1.0 / velocity(mesh.position(i)))
+        .collect();
     let source = [2.03, 1.97];
     let mut ws = FmmWorkspace::new(&mesh);
-    ws.solve(&mesh, &slowness, &PointSource { position: source, slowness: 1.0 / velocity(source) }).unwrap();
+    ws.solve(
+        &mesh,
+        &slowness,
+        &PointSource {
+            position: source,
+            slowness: 1.0 / velocity(source),
+        },
+    )
+    .unwrap();
     for p in [[2.08, 1.99], [2.31, 2.26], [3.55, 0.42]] {
         let r = ((p[0] - source[0]).powi(2) + (p[1] - source[1]).powi(2)).sqrt();
         let exact = gradient_medium_time(0.15, r, velocity(source), velocity(p));
@@ -130,17 +195,38 @@ fn smooth_model(grid: &Mesh<2>, seed: u64) -> Array1<f64> {
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let bumps: Vec<[f64; 4]> = (0..4)
-        .map(|_| [uniform() * 5.0, uniform() * 5.0, 0.8 + uniform(), (uniform() - 0.5) * 0.8])
+        .map(|_| {
+            [
+                uniform() * 5.0,
+                uniform() * 5.0,
+                0.8 + uniform(),
+                (uniform() - 0.5) * 0.8,
+            ]
+        })
         .collect();
     Array1::from_iter((0..grid.n_nodes()).map(|i| {
         let p = grid.position(i);
-        2.0 + 0.05 * p[0] + bumps.iter().map(|b| b[3] * (-((p[0] - b[0]).powi(2) + (p[1] - b[1]).powi(2)) / (b[2] * b[2])).exp()).sum::<f64>()
+        2.0 + 0.05 * p[0]
+            + bumps
+                .iter()
+                .map(|b| {
+                    b[3] * (-((p[0] - b[0]).powi(2) + (p[1] - b[1]).powi(2)) / (b[2] * b[2])).exp()
+                })
+                .sum::<f64>()
     }))
 }
 
 fn tomography_setup() -> (TravelTime2d, Mesh<2>) {
     let grid = Mesh::new([0.0, 0.0], [0.5, 0.5], [11, 11]);
-    let stations = [[0.37, 0.61], [4.62, 0.23], [4.41, 4.77], [0.52, 4.18], [2.33, 2.71], [1.07, 2.49], [3.81, 2.06]];
+    let stations = [
+        [0.37, 0.61],
+        [4.62, 0.23],
+        [4.41, 4.77],
+        [0.52, 4.18],
+        [2.33, 2.71],
+        [1.07, 2.49],
+        [3.81, 2.06],
+    ];
     let mut pairs = Vec::new();
     for i in 0..stations.len() {
         for j in i + 1..stations.len() {
@@ -153,10 +239,19 @@ fn tomography_setup() -> (TravelTime2d, Mesh<2>) {
 fn misfit(model: &TravelTime2d, m: ArrayView1<f64>, d_obs: &Array1<f64>, sigma: f64) -> f64 {
     let mut d = Array1::zeros(model.n_data());
     model.forward_into(m, d.view_mut()).unwrap();
-    0.5 * d.iter().zip(d_obs).map(|(a, b)| ((a - b) / sigma).powi(2)).sum::<f64>()
+    0.5 * d
+        .iter()
+        .zip(d_obs)
+        .map(|(a, b)| ((a - b) / sigma).powi(2))
+        .sum::<f64>()
 }
 
-fn misfit_gradient(model: &TravelTime2d, m: ArrayView1<f64>, d_obs: &Array1<f64>, sigma: f64) -> Array1<f64> {
+fn misfit_gradient(
+    model: &TravelTime2d,
+    m: ArrayView1<f64>,
+    d_obs: &Array1<f64>,
+    sigma: f64,
+) -> Array1<f64> {
     let lin = model.linearize(m).unwrap();
     let cot = (&lin.data() - d_obs) / (sigma * sigma);
     let mut g = Array1::zeros(model.n_params());
@@ -181,7 +276,9 @@ fn discrete_adjoint_matches_central_differences() {
             mp[j] += eps;
             let mut mm = m.clone();
             mm[j] -= eps;
-            g_fd[j] = (misfit(&model, mp.view(), &d_obs, sigma) - misfit(&model, mm.view(), &d_obs, sigma)) / (2.0 * eps);
+            g_fd[j] = (misfit(&model, mp.view(), &d_obs, sigma)
+                - misfit(&model, mm.view(), &d_obs, sigma))
+                / (2.0 * eps);
         }
         let rel = (&g - &g_fd).mapv(|x| x * x).sum().sqrt() / g_fd.mapv(|x| x * x).sum().sqrt();
         println!("model {seed}: ‖g − g_fd‖/‖g_fd‖ = {rel:.2e}");
@@ -210,10 +307,12 @@ fn taylor_remainder_decays_at_second_order() {
         let ratio = previous.map(|p| p / remainder).unwrap_or(f64::NAN);
         println!("{eps:>10.2e} {remainder:>14.6e} {ratio:>8.3}");
         if let Some(p) = previous {
-            assert!((p / remainder - 4.0).abs() < 0.4, "Taylor remainder ratio {} at ε = {eps}", p / remainder);
+            assert!(
+                (p / remainder - 4.0).abs() < 0.4,
+                "Taylor remainder ratio {} at ε = {eps}",
+                p / remainder
+            );
         }
         previous = Some(remainder);
     }
 }
-
-

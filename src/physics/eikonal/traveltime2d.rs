@@ -33,22 +33,42 @@ pub struct TravelTime2d {
 impl TravelTime2d {
     /// `grid` is the parameter grid, `refine` the forward-grid refinement, `stations` their
     /// positions (inside the grid) and `pairs` the (source, receiver) station indices per datum.
-    pub fn new(grid: Mesh<2>, refine: usize, stations: &[[f64; 2]], pairs: &[(usize, usize)]) -> Self {
+    pub fn new(
+        grid: Mesh<2>,
+        refine: usize,
+        stations: &[[f64; 2]],
+        pairs: &[(usize, usize)],
+    ) -> Self {
         let prolongation = Prolongation::new(grid, refine);
         let fine = *prolongation.fine();
         let mut shots: Vec<(usize, Shot)> = Vec::new();
         for (datum, &(src, rcv)) in pairs.iter().enumerate() {
-            assert!(fine.contains(stations[src]) && fine.contains(stations[rcv]), "stations must lie inside the grid");
+            assert!(
+                fine.contains(stations[src]) && fine.contains(stations[rcv]),
+                "stations must lie inside the grid"
+            );
             let k = match shots.iter().position(|(s, _)| *s == src) {
                 Some(k) => k,
                 None => {
-                    shots.push((src, Shot { position: stations[src], source_stencil: fine.stencil(stations[src]), receivers: Vec::new() }));
+                    shots.push((
+                        src,
+                        Shot {
+                            position: stations[src],
+                            source_stencil: fine.stencil(stations[src]),
+                            receivers: Vec::new(),
+                        },
+                    ));
                     shots.len() - 1
                 }
             };
             shots[k].1.receivers.push((datum, stations[rcv]));
         }
-        TravelTime2d { prolongation, n_params: grid.n_nodes(), n_data: pairs.len(), shots: shots.into_iter().map(|(_, s)| s).collect() }
+        TravelTime2d {
+            prolongation,
+            n_params: grid.n_nodes(),
+            n_data: pairs.len(),
+            shots: shots.into_iter().map(|(_, s)| s).collect(),
+        }
     }
 
     pub fn forward_mesh(&self) -> &Mesh<2> {
@@ -64,16 +84,23 @@ impl TravelTime2d {
         check_model(m, self.n_params)?;
         let m = m.as_standard_layout();
         let mut velocity = vec![0.0; self.forward_mesh().n_nodes()];
-        self.prolongation.apply(m.as_slice().expect("standard layout"), &mut velocity);
+        self.prolongation
+            .apply(m.as_slice().expect("standard layout"), &mut velocity);
         if let Some(node) = velocity.iter().position(|&v| !(v > 0.0 && v.is_finite())) {
-            return Err(PhysicsError::NonPositiveVelocity { node, value: velocity[node] });
+            return Err(PhysicsError::NonPositiveVelocity {
+                node,
+                value: velocity[node],
+            });
         }
         let slowness = velocity.iter().map(|v| 1.0 / v).collect();
         Ok((velocity, slowness))
     }
 
     fn point_source(&self, shot: &Shot, velocity: &[f64]) -> PointSource<2> {
-        PointSource { position: shot.position, slowness: 1.0 / shot.source_stencil.apply(velocity) }
+        PointSource {
+            position: shot.position,
+            slowness: 1.0 / shot.source_stencil.apply(velocity),
+        }
     }
 }
 
@@ -98,7 +125,11 @@ impl Linearization for Tape<'_> {
         let mut grad_velocity = vec![0.0; n];
         let mut tau_bar = vec![0.0; n];
         for (shot, ws) in self.model.shots.iter().zip(&self.solves) {
-            if shot.receivers.iter().all(|&(datum, _)| cotangent[datum] == 0.0) {
+            if shot
+                .receivers
+                .iter()
+                .all(|&(datum, _)| cotangent[datum] == 0.0)
+            {
                 continue;
             }
             let source = self.model.point_source(shot, &self.velocity);
@@ -107,9 +138,19 @@ impl Linearization for Tape<'_> {
                 let (_, st, t0) = travel_time_at(mesh, &ws.tau, source.position, p);
                 st.scatter(cotangent[datum] * t0, &mut tau_bar);
             }
-            let grad_source = adjoint_into(mesh, &self.slowness, &source, ws, &mut tau_bar, &mut grad_slowness);
+            let grad_source = adjoint_into(
+                mesh,
+                &self.slowness,
+                &source,
+                ws,
+                &mut tau_bar,
+                &mut grad_slowness,
+            );
             // s_src = 1 / (Σ w v): ∂s_src/∂v_node = −s_src² w.
-            shot.source_stencil.scatter(-grad_source * source.slowness * source.slowness, &mut grad_velocity);
+            shot.source_stencil.scatter(
+                -grad_source * source.slowness * source.slowness,
+                &mut grad_velocity,
+            );
         }
         for i in 0..n {
             grad_velocity[i] -= grad_slowness[i] * self.slowness[i] * self.slowness[i];
@@ -121,7 +162,12 @@ impl Linearization for Tape<'_> {
 }
 
 impl TravelTime2d {
-    fn solve_all(&self, m: ArrayView1<f64>, mut d: ArrayViewMut1<f64>, keep: bool) -> Result<Option<Tape<'_>>, PhysicsError> {
+    fn solve_all(
+        &self,
+        m: ArrayView1<f64>,
+        mut d: ArrayViewMut1<f64>,
+        keep: bool,
+    ) -> Result<Option<Tape<'_>>, PhysicsError> {
         let (velocity, slowness) = self.slowness(m)?;
         let mesh = self.forward_mesh();
         let mut solves = Vec::with_capacity(if keep { self.shots.len() } else { 0 });
@@ -139,7 +185,13 @@ impl TravelTime2d {
             }
             solves.extend(kept);
         }
-        Ok(keep.then(|| Tape { model: self, velocity, slowness, solves, data: d.to_owned() }))
+        Ok(keep.then(|| Tape {
+            model: self,
+            velocity,
+            slowness,
+            solves,
+            data: d.to_owned(),
+        }))
     }
 }
 
