@@ -97,7 +97,7 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
         .flatten();
     if final_record
         && mean_ok
-        && matches!(input.spec.problem, ProblemSpec::TravelTime2d(_))
+        && matches!(input.spec.problem, ProblemSpec::TravelTime(_))
         && let Ok(coverage) = forward.coverage(mean_model.view())
     {
         summary.extra.push((var::COVERAGE, coverage));

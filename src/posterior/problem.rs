@@ -2,39 +2,77 @@
 
 use ndarray::Array1;
 
-use crate::core::config::spec::ProblemSpec;
+use crate::core::config::spec::{GeometrySpec, GridSpec, ProblemSpec, TravelTimeSpec};
 use crate::core::io::names::var;
 use crate::physics::ForwardModel;
-use crate::physics::eikonal::{Mesh, TravelTime2d};
+use crate::physics::eikonal::{Mesh, SphericalTravelTime, TravelTime2d, TravelTime3d};
 use crate::physics::linear::LinearForward;
+
+fn mesh<const D: usize>(grid: &GridSpec) -> Mesh<D> {
+    Mesh::new(
+        std::array::from_fn(|a| grid.origin[a]),
+        std::array::from_fn(|a| grid.spacing[a]),
+        std::array::from_fn(|a| grid.shape[a]),
+    )
+}
+
+fn stations<const D: usize>(t: &TravelTimeSpec) -> Vec<[f64; D]> {
+    t.stations
+        .iter()
+        .map(|s| std::array::from_fn(|a| s.position[a]))
+        .collect()
+}
 
 pub fn build_forward_model(spec: &ProblemSpec) -> Box<dyn ForwardModel> {
     match spec {
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
-        ProblemSpec::TravelTime2d(t) => {
-            let grid = Mesh::new(t.grid.origin, t.grid.spacing, t.grid.shape);
-            let stations: Vec<[f64; 2]> = t.stations.iter().map(|s| s.position).collect();
-            Box::new(TravelTime2d::new(
-                grid,
+        ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {
+            (2, GeometrySpec::Cartesian) => Box::new(TravelTime2d::new(
+                mesh(&t.grid),
                 t.forward_refine,
-                &stations,
+                &stations(t),
                 &t.pairs,
-            ))
-        }
+            )),
+            (3, GeometrySpec::Cartesian) => Box::new(TravelTime3d::new(
+                mesh(&t.grid),
+                t.forward_refine,
+                &stations(t),
+                &t.pairs,
+            )),
+            (2, GeometrySpec::Spherical { radius }) => Box::new(SphericalTravelTime::spherical(
+                mesh(&t.grid),
+                t.forward_refine,
+                radius,
+                &stations(t),
+                &t.pairs,
+            )),
+            (dims, geometry) => {
+                unreachable!("validation admits no {dims}-D {geometry:?} travel-time grid")
+            }
+        },
     }
 }
 
-/// `param_x`, `param_y` (km) of every parameter of a grid problem; none for a linear one.
-pub fn param_coordinates(spec: &ProblemSpec) -> Vec<(&'static str, Array1<f64>)> {
-    match spec {
-        ProblemSpec::Linear(_) => Vec::new(),
-        ProblemSpec::TravelTime2d(t) => {
-            let mesh = Mesh::new(t.grid.origin, t.grid.spacing, t.grid.shape);
-            let pos: Vec<[f64; 2]> = (0..mesh.n_nodes()).map(|i| mesh.position(i)).collect();
-            vec![
-                (var::PARAM_X, pos.iter().map(|p| p[0]).collect()),
-                (var::PARAM_Y, pos.iter().map(|p| p[1]).collect()),
-            ]
-        }
-    }
+/// Grid coordinates of every parameter of a grid problem (`param_x`, `param_y`[, `param_z`])
+/// with their units; none for a linear one.
+pub fn param_coordinates(spec: &ProblemSpec) -> Vec<(&'static str, Array1<f64>, &'static str)> {
+    let ProblemSpec::TravelTime(t) = spec else {
+        return Vec::new();
+    };
+    let g = &t.grid;
+    let units: [&str; 3] = match t.geometry {
+        GeometrySpec::Cartesian => ["km", "km", "km"],
+        GeometrySpec::Spherical { .. } => ["degrees_east", "degrees_north", ""],
+    };
+    let names = [var::PARAM_X, var::PARAM_Y, var::PARAM_Z];
+    (0..g.dims())
+        .map(|a| {
+            let stride: usize = g.shape[..a].iter().product();
+            let values = Array1::from_iter(
+                (0..g.n_nodes())
+                    .map(|i| g.origin[a] + g.spacing[a] * ((i / stride) % g.shape[a]) as f64),
+            );
+            (names[a], values, units[a])
+        })
+        .collect()
 }

@@ -4,6 +4,8 @@
 //! applied to the YAML tree before parsing.
 
 mod check;
+mod method;
+mod problem;
 pub mod raw;
 pub mod spec;
 

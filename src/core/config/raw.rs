@@ -33,8 +33,11 @@ pub struct RawConfig {
 pub enum RawProblem {
     /// d = G m with G from a `.npy` file.
     Linear(RawLinear),
-    /// 2D travel-time tomography (fast marching with a factored point source).
-    Traveltime2d(RawTravelTime2d),
+    /// 2D travel-time tomography (fast marching with a factored point source), Cartesian or on
+    /// the sphere.
+    Traveltime2d(RawTravelTime),
+    /// 3D Cartesian travel-time tomography.
+    Traveltime3d(RawTravelTime),
 }
 
 /// A file reference: `{file: path}`.
@@ -85,18 +88,33 @@ pub struct RawGrid {
     pub shape: Vec<usize>,
 }
 
-/// Stations: `{file: stations.txt}` (name x y per line) or inline `[[x, y], ...]`.
+/// Stations: `{file: stations.txt}` (`name x y [z]` per line; `name lat lon` on the sphere) or
+/// inline `[[x, y], ...]` (`[lat, lon]` on the sphere).
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged, expecting = "{file: PATH} or a list of [x, y] pairs")]
+#[serde(untagged, expecting = "{file: PATH} or a list of coordinate lists")]
 pub enum RawStations {
     File(FileRef),
     Inline(Vec<Vec<f64>>),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeometryKind {
+    /// x, y (z) in km.
+    Cartesian,
+    /// Longitude, latitude in degrees on a sphere (geocentric latitude); stations `name lat lon`.
+    Spherical,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTravelTime2d {
+pub struct RawTravelTime {
     pub grid: RawGrid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<GeometryKind>,
+    /// Sphere radius (km) for `geometry: spherical`; default 6371.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub radius: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forward_refine: Option<usize>,
     pub stations: RawStations,

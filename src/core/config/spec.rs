@@ -35,35 +35,36 @@ pub struct ConfigSource {
 #[derive(Debug, Clone)]
 pub enum ProblemSpec {
     Linear(LinearSpec),
-    TravelTime2d(TravelTime2dSpec),
+    TravelTime(TravelTimeSpec),
 }
 
 impl ProblemSpec {
     pub fn kind_name(&self) -> &'static str {
         match self {
             ProblemSpec::Linear(_) => "linear",
-            ProblemSpec::TravelTime2d(_) => "traveltime2d",
+            ProblemSpec::TravelTime(t) if t.grid.dims() == 3 => "traveltime3d",
+            ProblemSpec::TravelTime(_) => "traveltime2d",
         }
     }
 
     pub fn n_params(&self) -> usize {
         match self {
             ProblemSpec::Linear(l) => l.matrix.ncols(),
-            ProblemSpec::TravelTime2d(t) => t.grid.n_nodes(),
+            ProblemSpec::TravelTime(t) => t.grid.n_nodes(),
         }
     }
 
     pub fn data(&self) -> &DataSpec {
         match self {
             ProblemSpec::Linear(l) => &l.data,
-            ProblemSpec::TravelTime2d(t) => &t.data,
+            ProblemSpec::TravelTime(t) => &t.data,
         }
     }
 
     pub fn reference_model(&self) -> Option<&Array1<f64>> {
         match self {
             ProblemSpec::Linear(l) => l.reference_model.as_ref(),
-            ProblemSpec::TravelTime2d(t) => t.reference_model.as_ref(),
+            ProblemSpec::TravelTime(t) => t.reference_model.as_ref(),
         }
     }
 
@@ -72,7 +73,7 @@ impl ProblemSpec {
     pub fn axes_shape(&self) -> Vec<usize> {
         match self {
             ProblemSpec::Linear(l) => vec![l.matrix.ncols()],
-            ProblemSpec::TravelTime2d(t) => t.grid.shape.to_vec(),
+            ProblemSpec::TravelTime(t) => t.grid.shape.clone(),
         }
     }
 }
@@ -92,37 +93,53 @@ pub struct LinearSpec {
     pub reference_model: Option<Array1<f64>>,
 }
 
-/// A regular 2D grid; nodes in C order with x fastest (index = iy · nx + ix).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Grid2Spec {
-    pub origin: [f64; 2],
-    pub spacing: [f64; 2],
-    /// Nodes along (x, y).
-    pub shape: [usize; 2],
+/// A regular grid in 2 or 3 dimensions, axis 0 (x) first; nodes in C order with x fastest
+/// (index = (iz · ny + iy) · nx + ix). Cartesian grids are in km; a spherical grid is
+/// (longitude, latitude) in degrees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSpec {
+    pub origin: Vec<f64>,
+    pub spacing: Vec<f64>,
+    pub shape: Vec<usize>,
 }
 
-impl Grid2Spec {
+impl GridSpec {
+    pub fn dims(&self) -> usize {
+        self.shape.len()
+    }
     pub fn n_nodes(&self) -> usize {
-        self.shape[0] * self.shape[1]
+        self.shape.iter().product()
     }
     /// Coordinate of the last node along `axis`.
     pub fn end(&self, axis: usize) -> f64 {
         self.origin[axis] + self.spacing[axis] * (self.shape[axis] - 1) as f64
     }
-    pub fn contains(&self, p: [f64; 2]) -> bool {
-        (0..2).all(|a| p[a] >= self.origin[a] && p[a] <= self.end(a))
+    pub fn contains(&self, p: &[f64]) -> bool {
+        (0..self.dims()).all(|a| p[a] >= self.origin[a] && p[a] <= self.end(a))
     }
+}
+
+/// The metric of a travel-time grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GeometrySpec {
+    Cartesian,
+    /// (longitude, latitude) in degrees on a sphere of this radius (km), geocentric latitude.
+    Spherical {
+        radius: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Station {
     pub name: String,
-    pub position: [f64; 2],
+    /// Grid coordinates: (x, y[, z]) km, or (longitude, latitude) degrees.
+    pub position: Vec<f64>,
 }
 
 #[derive(Debug, Clone)]
-pub struct TravelTime2dSpec {
-    pub grid: Grid2Spec,
+pub struct TravelTimeSpec {
+    pub geometry: GeometrySpec,
+    pub grid: GridSpec,
     pub forward_refine: usize,
     pub stations: Vec<Station>,
     /// (source, receiver) station indices, in data order.

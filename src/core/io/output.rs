@@ -113,8 +113,8 @@ pub struct RunRecord {
     pub provenance: Provenance,
     /// (chain, draw, param), physical units.
     pub m: Array3<f64>,
-    /// Grid coordinates of each parameter (`param_x`, `param_y`, ...), km.
-    pub param_coords: Vec<(&'static str, Array1<f64>)>,
+    /// Grid coordinates of each parameter (`param_x`, `param_y`, ...) with their units.
+    pub param_coords: Vec<(&'static str, Array1<f64>, &'static str)>,
     pub lp: Array2<f64>,
     pub log_likelihood: Array2<f64>,
     pub accepted: Option<Array2<i8>>,
@@ -183,7 +183,7 @@ impl RunRecord {
 
     fn groups(&self) -> Vec<GroupSpec> {
         let mut groups = Vec::new();
-        let coord_names: Vec<&str> = self.param_coords.iter().map(|(n, _)| *n).collect();
+        let coord_names: Vec<&str> = self.param_coords.iter().map(|(n, _, _)| *n).collect();
         let mut posterior = GroupSpec::new(group::POSTERIOR).var({
             let mut v = Variable::new(
                 var::M,
@@ -195,10 +195,10 @@ impl RunRecord {
             }
             v
         });
-        for (name, values) in &self.param_coords {
+        for (name, values, units) in &self.param_coords {
             posterior = posterior.var(
                 Variable::new(name, &[dim::PARAM], f64_values(values))
-                    .with_attr(attr::UNITS, text("km")),
+                    .with_attr(attr::UNITS, text(units)),
             );
         }
         groups.push(posterior);
@@ -271,8 +271,11 @@ impl RunRecord {
         {
             summary = summary.var(Variable::new(name, &[dim::PARAM], f64_values(values)));
         }
-        for (name, values) in &self.param_coords {
-            summary = summary.var(Variable::new(name, &[dim::PARAM], f64_values(values)));
+        for (name, values, units) in &self.param_coords {
+            summary = summary.var(
+                Variable::new(name, &[dim::PARAM], f64_values(values))
+                    .with_attr(attr::UNITS, text(units)),
+            );
         }
         groups.push(summary);
 

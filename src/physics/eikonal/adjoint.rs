@@ -10,20 +10,22 @@
 //!
 //! and the initial box contributes τ_i = (s_src + s_i)/2.
 
-use super::fmm::{FmmWorkspace, NodeRule, PointSource, axis_term, source_factor};
-use super::mesh::Mesh;
+use super::fmm::{FmmWorkspace, INITIAL, PointSource, axis_term};
+use super::geometry::Geometry;
 
 /// Back-propagates `tau_bar` (∂L/∂τ at every node; consumed) through the last solve held by
 /// `ws`. Adds ∂L/∂s to `grad_slowness` and returns ∂L/∂s_src (the source's slowness).
-pub fn adjoint_into<const D: usize>(
-    mesh: &Mesh<D>,
+pub fn adjoint_into<const D: usize, G: Geometry<D>>(
+    geo: &G,
     slowness: &[f64],
     source: &PointSource<D>,
     ws: &FmmWorkspace<D>,
     tau_bar: &mut [f64],
     grad_slowness: &mut [f64],
 ) -> f64 {
+    let mesh = geo.mesh();
     let strides = mesh.strides();
+    let frame = geo.frame(source.position);
     let tau = &ws.tau;
     let mut grad_source = 0.0;
     for &node in ws.accepted.iter().rev() {
@@ -32,17 +34,16 @@ pub fn adjoint_into<const D: usize>(
         if lambda == 0.0 {
             continue;
         }
-        let rules = match ws.rules[i] {
-            NodeRule::Initial => {
-                grad_slowness[i] += 0.5 * lambda;
-                grad_source += 0.5 * lambda;
-                continue;
-            }
-            NodeRule::Marched(rules) => rules,
-        };
-        let (t0, g) = source_factor(mesh.position(i), source.position);
+        let rules = ws.rules[i];
+        if rules[0] == INITIAL {
+            grad_slowness[i] += 0.5 * lambda;
+            grad_source += 0.5 * lambda;
+            continue;
+        }
+        let c = mesh.coords(i);
+        let (t0, g) = geo.node_factor(&c, &frame);
         let terms: [_; D] =
-            std::array::from_fn(|k| axis_term(mesh, &strides, i, k, rules[k], t0, &g));
+            std::array::from_fn(|k| axis_term(geo, &strides, &c, i, k, rules[k], t0, &g));
         let d_prime: [f64; D] = std::array::from_fn(|k| terms[k].a * tau[i] - terms[k].b(tau));
         let q: f64 = (0..D).map(|k| d_prime[k] * terms[k].a).sum();
         grad_slowness[i] += lambda * slowness[i] / q;

@@ -1,99 +1,91 @@
-//! Second-order fast marching for the factored eikonal equation.
+//! Second-order fast marching for the factored eikonal equation, on any `Geometry`.
 //!
-//! With T = T₀ τ and T₀(x) = |x − x_s|, |∇T|² = s² becomes Σ_k (τ ∂_kT₀ + T₀ ∂_kτ)² = s². At a
-//! node i each axis k enters as a term D'_k = A_k τ_i − B_k, with B_k linear in accepted τ's:
+//! With T = T₀ τ and T₀ the distance from the source, |∇T|² = s² becomes
+//! Σ_k (τ ∂_kT₀ + T₀ ∂_kτ)² = s² (derivatives per unit arc length along the grid axes). At a node
+//! i each axis k enters as a term D'_k = A_k τ_i − B_k, with B_k linear in accepted τ's:
 //!
 //! - **one-sided** (an accepted neighbour j₁ on side `dir`, and j₂ beyond it for second order):
 //!   A_k = −dir ∂_kT₀ + T₀ c₁/h_k, B_k = T₀ (c₂ τ_j₁ − c₃ τ_j₂)/h_k, with (c₁, c₂, c₃) = (1, 1, 0)
 //!   or (3/2, 2, 1/2); second order when j₂ is accepted and T(j₂) ≤ T(j₁). Causal when D'_k ≥ 0.
-//! - **estimated** (no one-sided difference in this candidate): ∂_kτ is taken at the upwind
-//!   neighbour j of another axis, by a difference of τ at j's accepted neighbours along k:
-//!   A_k = ∂_kT₀, B_k = −T₀ (∂_kτ)_j. Near the grid lines through an off-grid source (and along
-//!   the curves where ∂_kT = 0) no neighbour along k is accepted yet, but the term is not
-//!   negligible there; dropping it (the Godunov choice) makes the point source first order.
-//! - **unused** when not even an estimate is available.
+//! - **estimated** (no one-sided difference available): ∂_kτ is taken at the upwind neighbour j
+//!   of another axis by a difference of τ at j's accepted neighbours along k (extrapolated to i
+//!   with the node beyond j when possible): A_k = ∂_kT₀, B_k = −T₀ (∂_kτ)_i. Near the grid lines
+//!   through an off-grid source (and along the curves where ∂_kT = 0) no neighbour along k is
+//!   accepted yet, but the term is not negligible there; dropping it (the Godunov choice) makes
+//!   the point source first order.
+//! - **unused** when an available axis is left out of a candidate, or not even an estimate
+//!   exists.
 //!
-//! Σ_k D'_k² = s_i² is solved for its larger root for every non-empty subset of the axes with a
-//! one-sided difference (available axes left out of a subset are dropped, the Godunov choice;
-//! unavailable ones are estimated); the node takes the smallest causal candidate. A trial node is
-//! recomputed from scratch whenever a face or edge neighbour is accepted, and the latest value
-//! replaces the earlier one: with estimated terms, candidates from fewer accepted neighbours are
-//! not upper bounds, so the usual keep-the-minimum rule would keep first-order values.
-//! Nodes of the 4^D box around the source cell start from the straight-ray trapezoid
-//! τ = (s_src + s_i)/2 (exact in a homogeneous medium, O(r²) nearby), and every other node is at
-//! least two spacings from the source. Each node records the rule of every axis for its final
-//! value, and the acceptance order is kept, so that `adjoint` can transpose the solve exactly.
+//! Σ_k D'_k² = s_i² is solved for its larger root for the subsets of the axes with a one-sided
+//! difference, larger subsets first; the first size with a causal candidate gives the node its
+//! smallest causal candidate of that size. A trial node is recomputed from scratch whenever a
+//! face neighbour (or, while it has an estimated axis, an edge neighbour) is accepted, and the
+//! latest value replaces the earlier one: with estimated terms, candidates from fewer accepted
+//! neighbours are not upper bounds. Nodes of a box around the source cell (at least two of the
+//! largest spacings on every side) start from the straight-ray trapezoid τ = (s_src + s_i)/2,
+//! exact in a homogeneous medium and O(r²) nearby. Each node records the rule of every axis for
+//! its final value, and the acceptance order is kept, so that `adjoint` can transpose the solve.
 //!
 //! The workspace is allocated once per mesh and reused for every source.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
+use super::geometry::Geometry;
 use super::mesh::{Mesh, Stencil};
 use crate::physics::PhysicsError;
 
-/// A point source: position (km) and the slowness there (s/km).
+/// A point source: position (grid coordinates) and the slowness there (s/km).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PointSource<const D: usize> {
     pub position: [f64; D],
     pub slowness: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Far,
-    Trial,
-    Known,
+const FAR: u8 = 0;
+const TRIAL: u8 = 1;
+const KNOWN: u8 = 2;
+
+// Rule of one axis, one byte: 0 unused; 1..=4 one-sided (minus/plus × first/second order);
+// 0x80 | via << 4 | plus << 3 | extrapolated << 2 | diagonal (1 both, 2 plus, 3 minus) for an
+// estimate; INITIAL on axis 0 for the trapezoid box.
+pub(crate) const UNUSED: u8 = 0;
+const MINUS_FIRST: u8 = 1;
+const MINUS_SECOND: u8 = 2;
+const PLUS_FIRST: u8 = 3;
+const PLUS_SECOND: u8 = 4;
+const ESTIMATED: u8 = 0x80;
+const DIAG_BOTH: u8 = 1;
+const DIAG_PLUS: u8 = 2;
+const DIAG_MINUS: u8 = 3;
+pub(crate) const INITIAL: u8 = 0xFF;
+
+#[inline]
+fn is_one_sided(code: u8) -> bool {
+    (MINUS_FIRST..=PLUS_SECOND).contains(&code)
 }
 
-/// Which accepted neighbours of j along k estimate (∂_kτ)_j.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Diagonal {
-    /// Central difference (τ_{j+e_k} − τ_{j−e_k}) / 2h.
-    Both,
-    /// (τ_{j+e_k} − τ_j) / h.
-    Plus,
-    /// (τ_j − τ_{j−e_k}) / h.
-    Minus,
-}
-
-/// How one axis enters a node's local equation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AxisRule {
-    Unused,
-    OneSided {
-        dir: i8,
-        second: bool,
-    },
-    /// `extrapolated`: central differences at j and at j₂ beyond it, combined as 2 (∂_kτ)_j −
-    /// (∂_kτ)_j₂ (second order at i); otherwise the difference at j alone.
-    Estimated {
-        via: u8,
-        via_dir: i8,
-        diagonal: Diagonal,
-        extrapolated: bool,
-    },
-}
-
-/// The recorded local equation of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NodeRule<const D: usize> {
-    /// Trapezoid value in the box around the source.
-    Initial,
-    Marched([AxisRule; D]),
-}
-
-impl<const D: usize> NodeRule<D> {
-    /// Whether some axis is estimated or missing (so that newly accepted diagonal nodes may
-    /// improve the value).
-    fn has_estimated_or_missing_axis(&self) -> bool {
-        match self {
-            NodeRule::Initial => false,
-            NodeRule::Marched(rules) => rules
-                .iter()
-                .any(|r| !matches!(r, AxisRule::OneSided { .. })),
-        }
+#[inline]
+fn one_sided_code(dir: i8, second: bool) -> u8 {
+    match (dir < 0, second) {
+        (true, false) => MINUS_FIRST,
+        (true, true) => MINUS_SECOND,
+        (false, false) => PLUS_FIRST,
+        (false, true) => PLUS_SECOND,
     }
+}
+
+#[inline]
+fn step(i: usize, stride: usize, dir: i8) -> usize {
+    if dir < 0 { i - stride } else { i + stride }
+}
+
+#[inline]
+fn shifted<const D: usize>(c: &[usize; D], axis: usize, dir: i8) -> [usize; D] {
+    let mut s = *c;
+    if dir < 0 {
+        s[axis] -= 1;
+    } else {
+        s[axis] += 1;
+    }
+    s
 }
 
 /// One axis term: A (coefficient of τ_i) and B = Σ w τ_n over up to four accepted nodes.
@@ -111,6 +103,7 @@ impl Term {
         n_deps: 0,
     };
 
+    #[inline]
     pub fn b(&self, tau: &[f64]) -> f64 {
         let mut b = 0.0;
         for &(n, w) in &self.deps[..self.n_deps] {
@@ -120,91 +113,77 @@ impl Term {
     }
 }
 
+/// The term of axis `k` at node `i` (coordinates `c`) under rule `code`, with T₀ = `t0` and
+/// ∇T₀ = `g`.
 #[inline]
-fn step(i: usize, stride: usize, dir: i8) -> usize {
-    if dir < 0 { i - stride } else { i + stride }
-}
-
-/// The term of axis `k` at node `i` under `rule`, with T₀ = `t0` and ∇T₀ = `g`.
-#[inline]
-pub(crate) fn axis_term<const D: usize>(
-    mesh: &Mesh<D>,
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn axis_term<const D: usize, G: Geometry<D>>(
+    geo: &G,
     strides: &[usize; D],
+    c: &[usize; D],
     i: usize,
     k: usize,
-    rule: AxisRule,
+    code: u8,
     t0: f64,
     g: &[f64; D],
 ) -> Term {
-    let h = mesh.spacing[k];
-    match rule {
-        AxisRule::Unused => Term::NONE,
-        AxisRule::OneSided { dir, second } => {
-            let j1 = step(i, strides[k], dir);
-            let mut t = Term {
-                a: -f64::from(dir) * g[k],
-                deps: [(j1, 0.0), (0, 0.0), (0, 0.0), (0, 0.0)],
-                n_deps: 1,
-            };
-            if second {
-                t.a += t0 * 1.5 / h;
-                t.deps[0].1 = t0 * 2.0 / h;
-                t.deps[1] = (step(j1, strides[k], dir), -t0 * 0.5 / h);
-                t.n_deps = 2;
-            } else {
-                t.a += t0 / h;
-                t.deps[0].1 = t0 / h;
-            }
-            t
-        }
-        AxisRule::Estimated {
-            via,
-            via_dir,
-            diagonal,
-            extrapolated,
-        } => {
-            let j = step(i, strides[via as usize], via_dir);
-            let sk = strides[k];
-            // B = −T₀ (∂_kτ)_i.
-            if extrapolated {
-                let j2 = step(j, strides[via as usize], via_dir);
-                let w = t0 / h;
-                return Term {
-                    a: g[k],
-                    deps: [
-                        (j + sk, -w),
-                        (j - sk, w),
-                        (j2 + sk, 0.5 * w),
-                        (j2 - sk, -0.5 * w),
-                    ],
-                    n_deps: 4,
-                };
-            }
-            let deps = match diagonal {
-                Diagonal::Both => [(j + sk, -0.5 * t0 / h), (j - sk, 0.5 * t0 / h)],
-                Diagonal::Plus => [(j + sk, -t0 / h), (j, t0 / h)],
-                Diagonal::Minus => [(j, -t0 / h), (j - sk, t0 / h)],
-            };
+    if code == UNUSED {
+        return Term::NONE;
+    }
+    if is_one_sided(code) {
+        let dir: i8 = if code <= MINUS_SECOND { -1 } else { 1 };
+        let h = geo.spacing(c, k);
+        let j1 = step(i, strides[k], dir);
+        let a0 = -f64::from(dir) * g[k];
+        return if code == MINUS_SECOND || code == PLUS_SECOND {
+            let j2 = step(j1, strides[k], dir);
             Term {
-                a: g[k],
-                deps: [deps[0], deps[1], (0, 0.0), (0, 0.0)],
+                a: a0 + t0 * 1.5 / h,
+                deps: [(j1, t0 * 2.0 / h), (j2, -t0 * 0.5 / h), (0, 0.0), (0, 0.0)],
                 n_deps: 2,
             }
-        }
+        } else {
+            Term {
+                a: a0 + t0 / h,
+                deps: [(j1, t0 / h), (0, 0.0), (0, 0.0), (0, 0.0)],
+                n_deps: 1,
+            }
+        };
     }
-}
-
-/// T₀ = |x − x_s| and its gradient (zero at the source itself).
-#[inline]
-pub(crate) fn source_factor<const D: usize>(x: [f64; D], source: [f64; D]) -> (f64, [f64; D]) {
-    let diff: [f64; D] = std::array::from_fn(|a| x[a] - source[a]);
-    let r = diff.iter().map(|d| d * d).sum::<f64>().sqrt();
-    let g = if r > 0.0 {
-        std::array::from_fn(|a| diff[a] / r)
-    } else {
-        [0.0; D]
+    debug_assert!(code & ESTIMATED != 0);
+    let via = usize::from((code >> 4) & 0x3);
+    let via_dir: i8 = if code & 0x08 != 0 { 1 } else { -1 };
+    let extrapolated = code & 0x04 != 0;
+    let diagonal = code & 0x03;
+    let j = step(i, strides[via], via_dir);
+    let cj = shifted(c, via, via_dir);
+    let sk = strides[k];
+    let w = t0 / geo.spacing(&cj, k);
+    // B = −T₀ (∂_kτ)_i.
+    if extrapolated {
+        let j2 = step(j, strides[via], via_dir);
+        let w2 = t0 / geo.spacing(&shifted(&cj, via, via_dir), k);
+        return Term {
+            a: g[k],
+            deps: [
+                (j + sk, -w),
+                (j - sk, w),
+                (j2 + sk, 0.5 * w2),
+                (j2 - sk, -0.5 * w2),
+            ],
+            n_deps: 4,
+        };
+    }
+    let deps = match diagonal {
+        DIAG_BOTH => [(j + sk, -0.5 * w), (j - sk, 0.5 * w)],
+        DIAG_PLUS => [(j + sk, -w), (j, w)],
+        _ => [(j, -w), (j - sk, w)],
     };
-    (r, g)
+    Term {
+        a: g[k],
+        deps: [deps[0], deps[1], (0, 0.0), (0, 0.0)],
+        n_deps: 2,
+    }
 }
 
 /// The larger root τ of Σ_k (A_k τ − B_k)² = s², if real.
@@ -220,43 +199,122 @@ fn larger_root<const D: usize>(terms: &[Term; D], b: &[f64; D], s: f64) -> Optio
     (disc >= 0.0 && qa > 0.0).then(|| (qb + disc.sqrt()) / qa)
 }
 
-#[derive(Debug, Clone, Copy)]
-struct HeapEntry {
-    time: f64,
-    node: u32,
+/// A binary min-heap of trial nodes keyed by their time (ties by node index), with each node's
+/// slot kept so that its key can move either way.
+struct TrialHeap {
+    nodes: Vec<u32>,
+    slot: Vec<u32>,
 }
 
-impl PartialEq for HeapEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+const NO_SLOT: u32 = u32::MAX;
+
+impl TrialHeap {
+    fn new(n: usize) -> Self {
+        TrialHeap {
+            nodes: Vec::with_capacity(1024),
+            slot: vec![NO_SLOT; n],
+        }
     }
-}
-impl Eq for HeapEntry {}
-impl PartialOrd for HeapEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+
+    fn clear(&mut self) {
+        for &n in &self.nodes {
+            self.slot[n as usize] = NO_SLOT;
+        }
+        self.nodes.clear();
     }
-}
-impl Ord for HeapEntry {
-    /// Reversed, so that `BinaryHeap` pops the smallest time; ties go to the smaller node index.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .total_cmp(&self.time)
-            .then_with(|| other.node.cmp(&self.node))
+
+    #[inline]
+    fn less(time: &[f64], a: u32, b: u32) -> bool {
+        let (ta, tb) = (time[a as usize], time[b as usize]);
+        ta < tb || (ta == tb && a < b)
+    }
+
+    fn place(&mut self, pos: usize, node: u32) {
+        self.nodes[pos] = node;
+        self.slot[node as usize] = pos as u32;
+    }
+
+    fn sift_up(&mut self, time: &[f64], mut pos: usize) {
+        let node = self.nodes[pos];
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if !Self::less(time, node, self.nodes[parent]) {
+                break;
+            }
+            let p = self.nodes[parent];
+            self.place(pos, p);
+            pos = parent;
+        }
+        self.place(pos, node);
+    }
+
+    fn sift_down(&mut self, time: &[f64], mut pos: usize) {
+        let node = self.nodes[pos];
+        let n = self.nodes.len();
+        loop {
+            let left = 2 * pos + 1;
+            if left >= n {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < n && Self::less(time, self.nodes[right], self.nodes[left]) {
+                right
+            } else {
+                left
+            };
+            if !Self::less(time, self.nodes[child], node) {
+                break;
+            }
+            let c = self.nodes[child];
+            self.place(pos, c);
+            pos = child;
+        }
+        self.place(pos, node);
+    }
+
+    /// Inserts `node`, or moves it after its time changed.
+    fn upsert(&mut self, time: &[f64], node: u32) {
+        let slot = self.slot[node as usize];
+        if slot == NO_SLOT {
+            self.nodes.push(node);
+            let pos = self.nodes.len() - 1;
+            self.sift_up(time, pos);
+        } else {
+            self.sift_up(time, slot as usize);
+            let pos = self.slot[node as usize] as usize;
+            self.sift_down(time, pos);
+        }
+    }
+
+    fn pop(&mut self, time: &[f64]) -> Option<u32> {
+        let top = *self.nodes.first()?;
+        let last = self.nodes.pop().expect("non-empty");
+        self.slot[top as usize] = NO_SLOT;
+        if !self.nodes.is_empty() {
+            self.place(0, last);
+            self.sift_down(time, 0);
+        }
+        Some(top)
     }
 }
 
-/// Fast-marching state for one mesh: the solution τ, each node's rule and the acceptance order
+/// Fast-marching state for one mesh: the solution τ, each node's rules and the acceptance order
 /// (what the adjoint needs), and the scratch of the march.
 pub struct FmmWorkspace<const D: usize> {
     /// τ = T / T₀ at every node.
     pub tau: Vec<f64>,
     time: Vec<f64>,
-    status: Vec<Status>,
-    pub(crate) rules: Vec<NodeRule<D>>,
+    state: Vec<u8>,
+    pub(crate) rules: Vec<[u8; D]>,
     pub(crate) accepted: Vec<u32>,
-    heap: BinaryHeap<HeapEntry>,
+    heap: TrialHeap,
+}
+
+/// What a local update needs to know about the node and the geometry.
+struct Site<'a, const D: usize, G: Geometry<D>> {
+    geo: &'a G,
+    strides: [usize; D],
+    shape: [usize; D],
 }
 
 impl<const D: usize> FmmWorkspace<D> {
@@ -269,10 +327,10 @@ impl<const D: usize> FmmWorkspace<D> {
         FmmWorkspace {
             tau: vec![f64::INFINITY; n],
             time: vec![f64::INFINITY; n],
-            status: vec![Status::Far; n],
-            rules: vec![NodeRule::Marched([AxisRule::Unused; D]); n],
+            state: vec![FAR; n],
+            rules: vec![[UNUSED; D]; n],
             accepted: Vec::with_capacity(n),
-            heap: BinaryHeap::with_capacity(n),
+            heap: TrialHeap::new(n),
         }
     }
 
@@ -281,49 +339,52 @@ impl<const D: usize> FmmWorkspace<D> {
         self.time[i]
     }
 
-    /// Solves for the travel-time field of `source` on `mesh` with nodal `slowness`.
-    pub fn solve(
+    /// Solves for the travel-time field of `source` on `geo` with nodal `slowness`.
+    pub fn solve<G: Geometry<D>>(
         &mut self,
-        mesh: &Mesh<D>,
+        geo: &G,
         slowness: &[f64],
         source: &PointSource<D>,
     ) -> Result<(), PhysicsError> {
+        let mesh = geo.mesh();
         let n = mesh.n_nodes();
         assert_eq!(slowness.len(), n);
         assert_eq!(self.tau.len(), n, "workspace built for another mesh");
         self.tau.fill(f64::INFINITY);
         self.time.fill(f64::INFINITY);
-        self.status.fill(Status::Far);
+        self.state.fill(FAR);
         self.accepted.clear();
         self.heap.clear();
 
-        let strides = mesh.strides();
-        let initial = initial_box(mesh, source.position);
+        let site = Site {
+            geo,
+            strides: mesh.strides(),
+            shape: mesh.shape,
+        };
+        let frame = geo.frame(source.position);
+        let initial = initial_box(geo, source.position);
         for &i in &initial {
-            let (t0, _) = source_factor(mesh.position(i), source.position);
+            let (t0, _) = geo.node_factor(&mesh.coords(i), &frame);
             self.tau[i] = 0.5 * (source.slowness + slowness[i]);
             self.time[i] = t0 * self.tau[i];
-            self.status[i] = Status::Known;
-            self.rules[i] = NodeRule::Initial;
+            self.state[i] = KNOWN;
+            self.rules[i] = [INITIAL; D];
             self.accepted.push(i as u32);
         }
         for &i in &initial {
-            self.update_neighbours(mesh, &strides, slowness, source, i);
+            self.update_neighbours(&site, slowness, &frame, i);
         }
-        while let Some(HeapEntry { time, node }) = self.heap.pop() {
+        while let Some(node) = self.heap.pop(&self.time) {
             let i = node as usize;
-            if self.status[i] == Status::Known || time != self.time[i] {
-                continue; // stale entry
-            }
-            self.status[i] = Status::Known;
+            self.state[i] = KNOWN;
             self.accepted.push(node);
-            self.update_neighbours(mesh, &strides, slowness, source, i);
+            self.update_neighbours(&site, slowness, &frame, i);
         }
         if self.accepted.len() != n {
             let node = self
-                .status
+                .state
                 .iter()
-                .position(|&s| s != Status::Known)
+                .position(|&s| s != KNOWN)
                 .expect("some node is not accepted");
             return Err(PhysicsError::Unreached { node });
         }
@@ -331,33 +392,33 @@ impl<const D: usize> FmmWorkspace<D> {
     }
 
     /// Updates the face neighbours of a newly accepted node, and those of its edge diagonals that
-    /// already hold a trial value (their estimated terms may use it, see `estimate`).
-    fn update_neighbours(
+    /// hold a trial value with an estimated or missing axis (which the new node may improve).
+    fn update_neighbours<G: Geometry<D>>(
         &mut self,
-        mesh: &Mesh<D>,
-        strides: &[usize; D],
+        site: &Site<D, G>,
         slowness: &[f64],
-        source: &PointSource<D>,
+        frame: &G::Frame,
         i: usize,
     ) {
-        let c = mesh.coords(i);
+        let c = site.geo.mesh().coords(i);
         for a in 0..D {
             for dir in [-1i8, 1] {
-                let Some(ca) = shifted(mesh, &c, a, dir) else {
+                if (dir < 0 && c[a] == 0) || (dir > 0 && c[a] + 1 == site.shape[a]) {
                     continue;
-                };
-                let ja = step(i, strides[a], dir);
-                self.try_update(mesh, strides, slowness, source, ja, &ca);
+                }
+                let ca = shifted(&c, a, dir);
+                let ja = step(i, site.strides[a], dir);
+                self.try_update(site, slowness, frame, ja, &ca);
                 for b in a + 1..D {
                     for dir_b in [-1i8, 1] {
-                        let Some(cb) = shifted(mesh, &ca, b, dir_b) else {
+                        if (dir_b < 0 && ca[b] == 0) || (dir_b > 0 && ca[b] + 1 == site.shape[b]) {
                             continue;
-                        };
-                        let jb = step(ja, strides[b], dir_b);
-                        if self.status[jb] == Status::Trial
-                            && self.rules[jb].has_estimated_or_missing_axis()
+                        }
+                        let jb = step(ja, site.strides[b], dir_b);
+                        if self.state[jb] == TRIAL
+                            && self.rules[jb].iter().any(|&r| !is_one_sided(r))
                         {
-                            self.try_update(mesh, strides, slowness, source, jb, &cb);
+                            self.try_update(site, slowness, frame, jb, &shifted(&ca, b, dir_b));
                         }
                     }
                 }
@@ -365,146 +426,85 @@ impl<const D: usize> FmmWorkspace<D> {
         }
     }
 
-    fn known(&self, i: usize) -> bool {
-        self.status[i] == Status::Known
-    }
-
-    fn try_update(
+    fn try_update<G: Geometry<D>>(
         &mut self,
-        mesh: &Mesh<D>,
-        strides: &[usize; D],
+        site: &Site<D, G>,
         slowness: &[f64],
-        source: &PointSource<D>,
+        frame: &G::Frame,
         i: usize,
-        coords: &[usize; D],
+        c: &[usize; D],
     ) {
-        if self.known(i) {
+        if self.state[i] == KNOWN {
             return;
         }
-        let x: [f64; D] =
-            std::array::from_fn(|a| mesh.origin[a] + mesh.spacing[a] * coords[a] as f64);
-        let (t0, g) = source_factor(x, source.position);
-        if let Some((tau, rules)) = self.local_update(mesh, strides, coords, i, slowness[i], t0, &g)
-        {
-            let time = t0 * tau;
+        let (t0, g) = site.geo.node_factor(c, frame);
+        if let Some((tau, rules)) = self.local_update(site, c, i, slowness[i], t0, &g) {
             self.tau[i] = tau;
-            self.time[i] = time;
-            self.rules[i] = NodeRule::Marched(rules);
-            self.status[i] = Status::Trial;
-            self.heap.push(HeapEntry {
-                time,
-                node: i as u32,
-            });
+            self.time[i] = t0 * tau;
+            self.rules[i] = rules;
+            self.state[i] = TRIAL;
+            self.heap.upsert(&self.time, i as u32);
         }
     }
 
-    /// The one-sided rule of axis k at node i, and its neighbour j₁, if an accepted neighbour
-    /// exists (the one with the smaller time when both are).
-    fn one_sided(
+    /// The smallest causal candidate for node `i` from its accepted neighbours.
+    fn local_update<G: Geometry<D>>(
         &self,
-        mesh: &Mesh<D>,
-        strides: &[usize; D],
-        coords: &[usize; D],
-        i: usize,
-        k: usize,
-    ) -> Option<(AxisRule, usize)> {
-        let st = strides[k];
-        let minus = (coords[k] > 0 && self.known(i - st)).then(|| i - st);
-        let plus = (coords[k] + 1 < mesh.shape[k] && self.known(i + st)).then(|| i + st);
-        let (j1, dir) = match (minus, plus) {
-            (Some(m), Some(p)) => {
-                if self.time[p] < self.time[m] {
-                    (p, 1i8)
-                } else {
-                    (m, -1)
-                }
-            }
-            (Some(m), None) => (m, -1),
-            (None, Some(p)) => (p, 1),
-            (None, None) => return None,
-        };
-        let j2 = if dir < 0 {
-            (coords[k] >= 2).then(|| i - 2 * st)
-        } else {
-            (coords[k] + 2 < mesh.shape[k]).then(|| i + 2 * st)
-        };
-        let second = j2.is_some_and(|j2| self.known(j2) && self.time[j2] <= self.time[j1]);
-        Some((AxisRule::OneSided { dir, second }, j1))
-    }
-
-    /// The estimate rule of axis k through the accepted node j (the neighbour of i, at `coords`,
-    /// along `via` on side `via_dir`): which of j's neighbours along k are accepted, and whether
-    /// the node j₂ beyond j has both of its own, for the second-order extrapolation.
-    #[allow(clippy::too_many_arguments)]
-    fn estimate(
-        &self,
-        mesh: &Mesh<D>,
-        strides: &[usize; D],
-        coords: &[usize; D],
-        j: usize,
-        via: usize,
-        via_dir: i8,
-        k: usize,
-    ) -> AxisRule {
-        let st = strides[k];
-        let ck = coords[k]; // j and j₂ share i's coordinate along k
-        let has_plus = ck + 1 < mesh.shape[k];
-        let has_minus = ck > 0;
-        let plus = has_plus && self.known(j + st);
-        let minus = has_minus && self.known(j - st);
-        let diagonal = match (plus, minus) {
-            (true, true) => Diagonal::Both,
-            (true, false) => Diagonal::Plus,
-            (false, true) => Diagonal::Minus,
-            (false, false) => return AxisRule::Unused,
-        };
-        let cj = shifted(mesh, coords, via, via_dir).expect("j exists");
-        let extrapolated =
-            diagonal == Diagonal::Both && shifted(mesh, &cj, via, via_dir).is_some() && {
-                let j2 = step(j, strides[via], via_dir);
-                self.known(j2 + st) && self.known(j2 - st)
-            };
-        AxisRule::Estimated {
-            via: via as u8,
-            via_dir,
-            diagonal,
-            extrapolated,
-        }
-    }
-
-    /// The smallest causal candidate for node `i` (at `coords`) from its accepted neighbours.
-    #[allow(clippy::too_many_arguments)]
-    fn local_update(
-        &self,
-        mesh: &Mesh<D>,
-        strides: &[usize; D],
-        coords: &[usize; D],
+        site: &Site<D, G>,
+        c: &[usize; D],
         i: usize,
         s: f64,
         t0: f64,
         g: &[f64; D],
-    ) -> Option<(f64, [AxisRule; D])> {
-        let mut sided: [Option<(AxisRule, usize)>; D] = [None; D];
+    ) -> Option<(f64, [u8; D])> {
+        let mut sided = [UNUSED; D];
+        let mut j1 = [0usize; D];
         let mut available = 0usize;
         for k in 0..D {
-            sided[k] = self.one_sided(mesh, strides, coords, i, k);
-            if sided[k].is_some() {
-                available |= 1 << k;
-            }
+            let st = site.strides[k];
+            let minus = c[k] > 0 && self.state[i - st] == KNOWN;
+            let plus = c[k] + 1 < site.shape[k] && self.state[i + st] == KNOWN;
+            let dir: i8 = match (minus, plus) {
+                (true, true) => {
+                    if self.time[i + st] < self.time[i - st] {
+                        1
+                    } else {
+                        -1
+                    }
+                }
+                (true, false) => -1,
+                (false, true) => 1,
+                (false, false) => continue,
+            };
+            let n1 = step(i, st, dir);
+            let has_j2 = if dir < 0 {
+                c[k] >= 2
+            } else {
+                c[k] + 2 < site.shape[k]
+            };
+            let second = has_j2 && {
+                let n2 = step(n1, st, dir);
+                self.state[n2] == KNOWN && self.time[n2] <= self.time[n1]
+            };
+            sided[k] = one_sided_code(dir, second);
+            j1[k] = n1;
+            available |= 1 << k;
         }
-        // Larger subsets first; the first size with a causal candidate decides (the smallest
-        // candidate of that size), as in the usual fast-marching update.
-        let mut best: Option<(f64, [AxisRule; D])> = None;
+        if available == 0 {
+            return None;
+        }
+        let mut best: Option<(f64, [u8; D])> = None;
         for size in (1..=available.count_ones()).rev() {
             for subset in 1..(1usize << D) {
                 if subset & !available != 0 || subset.count_ones() != size {
                     continue;
                 }
-                if let Some((tau, rules)) = self.candidate(
-                    mesh, strides, coords, i, s, t0, g, &sided, available, subset,
-                ) && best.is_none_or(|(t, _)| tau < t)
+                if let Some((tau, rules)) =
+                    self.candidate(site, c, i, s, t0, g, &sided, &j1, available, subset)
                 {
-                    best = Some((tau, rules));
+                    if best.is_none_or(|(t, _)| tau < t) {
+                        best = Some((tau, rules));
+                    }
                 }
             }
             if best.is_some() {
@@ -516,78 +516,95 @@ impl<const D: usize> FmmWorkspace<D> {
 
     /// The causal root for one subset of the axes with a one-sided difference, if any.
     #[allow(clippy::too_many_arguments)]
-    fn candidate(
+    fn candidate<G: Geometry<D>>(
         &self,
-        mesh: &Mesh<D>,
-        strides: &[usize; D],
-        coords: &[usize; D],
+        site: &Site<D, G>,
+        c: &[usize; D],
         i: usize,
         s: f64,
         t0: f64,
         g: &[f64; D],
-        sided: &[Option<(AxisRule, usize)>; D],
+        sided: &[u8; D],
+        j1: &[usize; D],
         available: usize,
         subset: usize,
-    ) -> Option<(f64, [AxisRule; D])> {
+    ) -> Option<(f64, [u8; D])> {
         // Estimates go through the subset's earliest upwind neighbour.
         let mut via = usize::MAX;
         for k in 0..D {
-            if subset >> k & 1 == 1
-                && (via == usize::MAX
-                    || self.time[sided[k].expect("in subset").1]
-                        < self.time[sided[via].expect("in subset").1])
+            if subset >> k & 1 == 1 && (via == usize::MAX || self.time[j1[k]] < self.time[j1[via]])
             {
                 via = k;
             }
         }
-        let (via_rule, j) = sided[via].expect("in subset");
-        let AxisRule::OneSided { dir: via_dir, .. } = via_rule else {
-            unreachable!("one-sided rule")
-        };
-        let rules: [AxisRule; D] = std::array::from_fn(|k| {
+        let rules: [u8; D] = std::array::from_fn(|k| {
             if subset >> k & 1 == 1 {
-                sided[k].expect("in subset").0
+                sided[k]
             } else if available >> k & 1 == 1 {
-                AxisRule::Unused // left out of this candidate: the Godunov choice
+                UNUSED // left out of this candidate: the Godunov choice
             } else {
-                self.estimate(mesh, strides, coords, j, via, via_dir, k)
+                self.estimate(site, c, j1[via], via, sided[via], k)
             }
         });
         let terms: [Term; D] =
-            std::array::from_fn(|k| axis_term(mesh, strides, i, k, rules[k], t0, g));
+            std::array::from_fn(|k| axis_term(site.geo, &site.strides, c, i, k, rules[k], t0, g));
         let b: [f64; D] = std::array::from_fn(|k| terms[k].b(&self.tau));
         let tau = larger_root(&terms, &b, s)?;
         let causal = (0..D).all(|k| subset >> k & 1 == 0 || terms[k].a * tau - b[k] >= 0.0);
         causal.then_some((tau, rules))
     }
-}
 
-/// `coords` moved one node along `axis` in direction `dir`, if still inside the mesh.
-#[inline]
-fn shifted<const D: usize>(
-    mesh: &Mesh<D>,
-    coords: &[usize; D],
-    axis: usize,
-    dir: i8,
-) -> Option<[usize; D]> {
-    let mut c = *coords;
-    if dir < 0 {
-        c[axis] = c[axis].checked_sub(1)?;
-    } else {
-        c[axis] += 1;
-        if c[axis] >= mesh.shape[axis] {
-            return None;
-        }
+    /// The estimate rule of axis k through the accepted node j (the neighbour of i along `via`,
+    /// on the side of `via_code`): which of j's neighbours along k are accepted, and whether the
+    /// node j₂ beyond j has both of its own, for the second-order extrapolation.
+    fn estimate<G: Geometry<D>>(
+        &self,
+        site: &Site<D, G>,
+        c: &[usize; D],
+        j: usize,
+        via: usize,
+        via_code: u8,
+        k: usize,
+    ) -> u8 {
+        let st = site.strides[k];
+        let (has_minus, has_plus) = (c[k] > 0, c[k] + 1 < site.shape[k]); // j shares i's coordinate along k
+        let plus = has_plus && self.state[j + st] == KNOWN;
+        let minus = has_minus && self.state[j - st] == KNOWN;
+        let diagonal = match (plus, minus) {
+            (true, true) => DIAG_BOTH,
+            (true, false) => DIAG_PLUS,
+            (false, true) => DIAG_MINUS,
+            (false, false) => return UNUSED,
+        };
+        let via_dir: i8 = if via_code <= MINUS_SECOND { -1 } else { 1 };
+        let j2_exists = if via_dir < 0 {
+            c[via] >= 2
+        } else {
+            c[via] + 2 < site.shape[via]
+        };
+        let extrapolated = diagonal == DIAG_BOTH && j2_exists && {
+            let j2 = step(j, site.strides[via], via_dir);
+            self.state[j2 + st] == KNOWN && self.state[j2 - st] == KNOWN
+        };
+        ESTIMATED
+            | (via as u8) << 4
+            | u8::from(via_dir > 0) << 3
+            | u8::from(extrapolated) << 2
+            | diagonal
     }
-    Some(c)
 }
 
-/// Nodes of the initial box: 4 nodes per axis around the cell holding the source (clipped to the
-/// mesh), in index order. Every other node is then at least two spacings from the source.
-pub(crate) fn initial_box<const D: usize>(mesh: &Mesh<D>, source: [f64; D]) -> Vec<usize> {
+/// Nodes of the initial box around the cell holding the source (clipped to the mesh), in index
+/// order: along axis k, w_k nodes on either side with w_k h_k ≥ 2 max_l h_l, so that every
+/// other node is at least two of the largest spacings from the source.
+pub(crate) fn initial_box<const D: usize, G: Geometry<D>>(geo: &G, source: [f64; D]) -> Vec<usize> {
+    let mesh = geo.mesh();
     let (cell, _) = mesh.cell_of(source);
-    let lo: [usize; D] = std::array::from_fn(|a| cell[a].saturating_sub(1));
-    let hi: [usize; D] = std::array::from_fn(|a| (cell[a] + 2).min(mesh.shape[a] - 1));
+    let h: [f64; D] = std::array::from_fn(|k| geo.spacing(&cell, k));
+    let h_max = h.iter().copied().fold(0.0, f64::max);
+    let w: [usize; D] = std::array::from_fn(|k| ((2.0 * h_max / h[k]).ceil() as usize).max(2));
+    let lo: [usize; D] = std::array::from_fn(|a| cell[a].saturating_sub(w[a] - 1));
+    let hi: [usize; D] = std::array::from_fn(|a| (cell[a] + w[a]).min(mesh.shape[a] - 1));
     let count: usize = (0..D).map(|a| hi[a] - lo[a] + 1).product();
     let mut nodes = Vec::with_capacity(count);
     for k in 0..count {
@@ -605,13 +622,13 @@ pub(crate) fn initial_box<const D: usize>(mesh: &Mesh<D>, source: [f64; D]) -> V
 
 /// Travel time at an arbitrary point: T₀(p) times τ interpolated multilinearly (τ is smooth at
 /// the source, T is not); also returns the stencil and T₀(p) for the adjoint.
-pub fn travel_time_at<const D: usize>(
-    mesh: &Mesh<D>,
+pub fn travel_time_at<const D: usize, G: Geometry<D>>(
+    geo: &G,
     tau: &[f64],
-    source: [f64; D],
+    frame: &G::Frame,
     p: [f64; D],
 ) -> (f64, Stencil, f64) {
-    let st = mesh.stencil(p);
-    let (t0, _) = source_factor(p, source);
+    let st = geo.mesh().stencil(p);
+    let t0 = geo.distance(p, frame);
     (t0 * st.apply(tau), st, t0)
 }

@@ -161,6 +161,10 @@ impl<const D: usize> Prolongation<D> {
         &self.fine
     }
 
+    pub fn coarse(&self) -> &Mesh<D> {
+        &self.coarse
+    }
+
     /// Coarse node and weight pairs along one axis for fine index `i`.
     fn axis_weights(&self, axis: usize, i: usize) -> [(usize, f64); 2] {
         let lo = i / self.factor;

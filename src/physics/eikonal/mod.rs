@@ -4,18 +4,21 @@
 //! adjoint of that solver.
 //!
 //! - `mesh`: regular grids in D dimensions, multilinear interpolation and grid refinement;
-//! - `fmm`: the forward solver, which records each node's upwind stencil;
+//! - `geometry`: the metric of a grid (Cartesian in km, spherical in degrees) and T₀;
+//! - `fmm`: the forward solver, which records each node's local rules;
 //! - `adjoint`: the transposed solve in reverse acceptance order;
-//! - `traveltime2d`: the 2D tomography forward model (parameter grid → refined grid → times).
+//! - `traveltime`: the tomography forward models (parameter grid → refined grid → times).
 
 pub mod adjoint;
 pub mod fmm;
+pub mod geometry;
 pub mod mesh;
-pub mod traveltime2d;
+pub mod traveltime;
 
 pub use fmm::{FmmWorkspace, PointSource};
+pub use geometry::{Cartesian, Geometry, Spherical};
 pub use mesh::Mesh;
-pub use traveltime2d::TravelTime2d;
+pub use traveltime::{SphericalTravelTime, TravelTime2d, TravelTime3d};
 
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,9 @@
 use ndarray::{Array1, ArrayView1};
 
 use super::fmm::{FmmWorkspace, PointSource, travel_time_at};
+use super::geometry::Cartesian;
 use super::mesh::Mesh;
-use super::traveltime2d::TravelTime2d;
+use super::traveltime::TravelTime2d;
 use crate::physics::ForwardModel;
 
 /// Analytic time in v = v0 + k z between points with velocities v_s and v_r at distance r.
@@ -37,7 +38,7 @@ fn node_errors(h: f64, v0: f64, k: f64, axis: usize, source: [f64; 2]) -> NodeEr
         .collect();
     let mut ws = FmmWorkspace::new(&mesh);
     ws.solve(
-        &mesh,
+        &Cartesian::new(mesh),
         &slowness,
         &PointSource {
             position: source,
@@ -168,7 +169,7 @@ fn receiver_times_use_interpolated_tau_near_the_source() {
     let source = [2.03, 1.97];
     let mut ws = FmmWorkspace::new(&mesh);
     ws.solve(
-        &mesh,
+        &Cartesian::new(mesh),
         &slowness,
         &PointSource {
             position: source,
@@ -179,7 +180,7 @@ fn receiver_times_use_interpolated_tau_near_the_source() {
     for p in [[2.08, 1.99], [2.31, 2.26], [3.55, 0.42]] {
         let r = ((p[0] - source[0]).powi(2) + (p[1] - source[1]).powi(2)).sqrt();
         let exact = gradient_medium_time(0.15, r, velocity(source), velocity(p));
-        let (t, _, _) = travel_time_at(&mesh, &ws.tau, source, p);
+        let (t, _, _) = travel_time_at(&Cartesian::new(mesh), &ws.tau, &source, p);
         // Relative accuracy stays at the O(h²) level even a fraction of a cell from the source.
         assert!((t - exact).abs() / exact < 1e-4, "at {p:?}: {t} vs {exact}");
     }

@@ -1,47 +1,83 @@
-//! 2D travel-time tomography: velocities on a parameter grid, interpolated bilinearly to a
-//! forward grid refined `refine` times, fast marching from every source station, and times at
-//! the receivers as T₀ times the interpolated τ. The vector-Jacobian product runs the exact
-//! adjoint per source (skipping sources whose data have a zero cotangent) and chains through
-//! s = 1/v, the source slowness and the prolongation.
+//! Travel-time tomography forward models: velocities on a parameter grid, interpolated
+//! multilinearly to a forward grid refined `refine` times, fast marching from every source
+//! station, and times at the receivers as T₀ times the interpolated τ. The vector-Jacobian
+//! product runs the exact adjoint per source (skipping sources whose data all have a zero
+//! cotangent) and chains through s = 1/v, the source slowness and the prolongation.
+//!
+//! Generic over the grid's geometry: Cartesian 2D and 3D (km), and the spherical (longitude,
+//! latitude) grid in degrees.
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
 use super::adjoint::adjoint_into;
 use super::fmm::{FmmWorkspace, PointSource, travel_time_at};
+use super::geometry::{Cartesian, Geometry, Spherical};
 use super::mesh::{Mesh, Prolongation, Stencil};
 use crate::physics::{ForwardModel, Linearization, PhysicsError, check_model};
 
 /// One source station and the data it produces.
 #[derive(Debug, Clone)]
-struct Shot {
-    position: [f64; 2],
+struct Shot<const D: usize> {
+    position: [f64; D],
     /// Interpolation of the velocity at the source, on the forward mesh.
     source_stencil: Stencil,
     /// (datum index, receiver position).
-    receivers: Vec<(usize, [f64; 2])>,
+    receivers: Vec<(usize, [f64; D])>,
 }
 
-/// The 2D travel-time forward model. Parameters are velocities (km/s) on the parameter grid in
-/// C order (y, x), x fastest; data are times (s) in the order of `pairs`.
-pub struct TravelTime2d {
-    prolongation: Prolongation<2>,
+/// A travel-time forward model. Parameters are velocities (km/s) on the parameter grid in C
+/// order (x fastest); data are times (s) in the order of `pairs`.
+pub struct TravelTime<const D: usize, G: Geometry<D>> {
+    prolongation: Prolongation<D>,
+    geometry: G,
     n_params: usize,
     n_data: usize,
-    shots: Vec<Shot>,
+    shots: Vec<Shot<D>>,
 }
 
-impl TravelTime2d {
-    /// `grid` is the parameter grid, `refine` the forward-grid refinement, `stations` their
+pub type TravelTime2d = TravelTime<2, Cartesian<2>>;
+pub type TravelTime3d = TravelTime<3, Cartesian<3>>;
+pub type SphericalTravelTime = TravelTime<2, Spherical>;
+
+impl<const D: usize> TravelTime<D, Cartesian<D>> {
+    /// `grid` is the parameter grid (km), `refine` the forward-grid refinement, `stations` their
     /// positions (inside the grid) and `pairs` the (source, receiver) station indices per datum.
     pub fn new(
+        grid: Mesh<D>,
+        refine: usize,
+        stations: &[[f64; D]],
+        pairs: &[(usize, usize)],
+    ) -> Self {
+        let prolongation = Prolongation::new(grid, refine);
+        let geometry = Cartesian::new(*prolongation.fine());
+        Self::with_geometry(prolongation, geometry, stations, pairs)
+    }
+}
+
+impl TravelTime<2, Spherical> {
+    /// `grid` is the parameter grid in degrees (longitude, latitude), `radius` the sphere's (km).
+    pub fn spherical(
         grid: Mesh<2>,
         refine: usize,
+        radius: f64,
         stations: &[[f64; 2]],
         pairs: &[(usize, usize)],
     ) -> Self {
         let prolongation = Prolongation::new(grid, refine);
+        let geometry = Spherical::new(*prolongation.fine(), radius);
+        Self::with_geometry(prolongation, geometry, stations, pairs)
+    }
+}
+
+impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
+    fn with_geometry(
+        prolongation: Prolongation<D>,
+        geometry: G,
+        stations: &[[f64; D]],
+        pairs: &[(usize, usize)],
+    ) -> Self {
         let fine = *prolongation.fine();
-        let mut shots: Vec<(usize, Shot)> = Vec::new();
+        let mut shots: Vec<(usize, Shot<D>)> = Vec::new();
         for (datum, &(src, rcv)) in pairs.iter().enumerate() {
             assert!(
                 fine.contains(stations[src]) && fine.contains(stations[rcv]),
@@ -63,16 +99,21 @@ impl TravelTime2d {
             };
             shots[k].1.receivers.push((datum, stations[rcv]));
         }
-        TravelTime2d {
+        TravelTime {
+            n_params: prolongation.coarse().n_nodes(),
             prolongation,
-            n_params: grid.n_nodes(),
+            geometry,
             n_data: pairs.len(),
             shots: shots.into_iter().map(|(_, s)| s).collect(),
         }
     }
 
-    pub fn forward_mesh(&self) -> &Mesh<2> {
+    pub fn forward_mesh(&self) -> &Mesh<D> {
         self.prolongation.fine()
+    }
+
+    pub fn geometry(&self) -> &G {
+        &self.geometry
     }
 
     pub fn n_sources(&self) -> usize {
@@ -96,35 +137,68 @@ impl TravelTime2d {
         Ok((velocity, slowness))
     }
 
-    fn point_source(&self, shot: &Shot, velocity: &[f64]) -> PointSource<2> {
+    fn point_source(&self, shot: &Shot<D>, velocity: &[f64]) -> PointSource<D> {
         PointSource {
             position: shot.position,
             slowness: 1.0 / shot.source_stencil.apply(velocity),
         }
     }
+
+    fn solve_all(
+        &self,
+        m: ArrayView1<f64>,
+        mut d: ArrayViewMut1<f64>,
+        keep: bool,
+    ) -> Result<Option<Tape<'_, D, G>>, PhysicsError> {
+        let (velocity, slowness) = self.slowness(m)?;
+        let mesh = self.forward_mesh();
+        let mut solves = Vec::with_capacity(if keep { self.shots.len() } else { 0 });
+        let mut scratch = (!keep).then(|| FmmWorkspace::new(mesh));
+        for shot in &self.shots {
+            let mut kept = None;
+            let ws = match &mut scratch {
+                Some(ws) => ws,
+                None => kept.insert(FmmWorkspace::new(mesh)),
+            };
+            let source = self.point_source(shot, &velocity);
+            ws.solve(&self.geometry, &slowness, &source)?;
+            let frame = self.geometry.frame(source.position);
+            for &(datum, p) in &shot.receivers {
+                d[datum] = travel_time_at(&self.geometry, &ws.tau, &frame, p).0;
+            }
+            solves.extend(kept);
+        }
+        Ok(keep.then(|| Tape {
+            model: self,
+            velocity,
+            slowness,
+            solves,
+            data: d.to_owned(),
+        }))
+    }
 }
 
 /// Forward state kept for the adjoint: fields on the forward mesh and one solve per source.
-struct Tape<'a> {
-    model: &'a TravelTime2d,
+struct Tape<'a, const D: usize, G: Geometry<D>> {
+    model: &'a TravelTime<D, G>,
     velocity: Vec<f64>,
     slowness: Vec<f64>,
-    solves: Vec<FmmWorkspace<2>>,
+    solves: Vec<FmmWorkspace<D>>,
     data: Array1<f64>,
 }
 
-impl Linearization for Tape<'_> {
+impl<const D: usize, G: Geometry<D>> Linearization for Tape<'_, D, G> {
     fn data(&self) -> ArrayView1<'_, f64> {
         self.data.view()
     }
 
     fn vjp_into(&self, cotangent: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) {
-        let mesh = self.model.forward_mesh();
-        let n = mesh.n_nodes();
+        let model = self.model;
+        let n = model.forward_mesh().n_nodes();
         let mut grad_slowness = vec![0.0; n];
         let mut grad_velocity = vec![0.0; n];
         let mut tau_bar = vec![0.0; n];
-        for (shot, ws) in self.model.shots.iter().zip(&self.solves) {
+        for (shot, ws) in model.shots.iter().zip(&self.solves) {
             if shot
                 .receivers
                 .iter()
@@ -132,14 +206,15 @@ impl Linearization for Tape<'_> {
             {
                 continue;
             }
-            let source = self.model.point_source(shot, &self.velocity);
+            let source = model.point_source(shot, &self.velocity);
+            let frame = model.geometry.frame(source.position);
             tau_bar.fill(0.0);
             for &(datum, p) in &shot.receivers {
-                let (_, st, t0) = travel_time_at(mesh, &ws.tau, source.position, p);
+                let (_, st, t0) = travel_time_at(&model.geometry, &ws.tau, &frame, p);
                 st.scatter(cotangent[datum] * t0, &mut tau_bar);
             }
             let grad_source = adjoint_into(
-                mesh,
+                &model.geometry,
                 &self.slowness,
                 &source,
                 ws,
@@ -155,47 +230,13 @@ impl Linearization for Tape<'_> {
         for i in 0..n {
             grad_velocity[i] -= grad_slowness[i] * self.slowness[i] * self.slowness[i];
         }
-        let mut g = vec![0.0; self.model.n_params];
-        self.model.prolongation.transpose(&grad_velocity, &mut g);
+        let mut g = vec![0.0; model.n_params];
+        model.prolongation.transpose(&grad_velocity, &mut g);
         grad.assign(&ArrayView1::from(&g));
     }
 }
 
-impl TravelTime2d {
-    fn solve_all(
-        &self,
-        m: ArrayView1<f64>,
-        mut d: ArrayViewMut1<f64>,
-        keep: bool,
-    ) -> Result<Option<Tape<'_>>, PhysicsError> {
-        let (velocity, slowness) = self.slowness(m)?;
-        let mesh = self.forward_mesh();
-        let mut solves = Vec::with_capacity(if keep { self.shots.len() } else { 0 });
-        let mut scratch = (!keep).then(|| FmmWorkspace::new(mesh));
-        for shot in &self.shots {
-            let mut kept = None;
-            let ws = match &mut scratch {
-                Some(ws) => ws,
-                None => kept.insert(FmmWorkspace::new(mesh)),
-            };
-            let source = self.point_source(shot, &velocity);
-            ws.solve(mesh, &slowness, &source)?;
-            for &(datum, p) in &shot.receivers {
-                d[datum] = travel_time_at(mesh, &ws.tau, source.position, p).0;
-            }
-            solves.extend(kept);
-        }
-        Ok(keep.then(|| Tape {
-            model: self,
-            velocity,
-            slowness,
-            solves,
-            data: d.to_owned(),
-        }))
-    }
-}
-
-impl ForwardModel for TravelTime2d {
+impl<const D: usize, G: Geometry<D>> ForwardModel for TravelTime<D, G> {
     fn n_params(&self) -> usize {
         self.n_params
     }
