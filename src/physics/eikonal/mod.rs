@@ -22,3 +22,6 @@ pub use traveltime::{SphericalTravelTime, TravelTime2d, TravelTime3d};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_geometries;
