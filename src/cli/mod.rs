@@ -4,6 +4,7 @@
 //! are met identically by every rank, which all exit normally; an error in the middle of a run
 //! on several ranks ends them all (MPI_Abort), so that no rank waits in a collective.
 
+mod bench;
 mod commands;
 mod inspect;
 
@@ -48,6 +49,11 @@ pub enum Command {
     },
     /// Show a result file's method, status, summary and diagnostics on one screen.
     Inspect { file: PathBuf },
+    /// Speed and accuracy against peer codes, measured in one invocation (not part of CI).
+    Bench {
+        #[command(subcommand)]
+        which: BenchKind,
+    },
     /// Predicted data for a model (needs only the config's `problem` block).
     Forward {
         config: PathBuf,
@@ -62,6 +68,21 @@ pub enum Command {
         noise_seed: Option<u64>,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchKind {
+    /// Point-source travel times vs scikit-fmm (order 2) and pykonal: 2D 301², 3D 61³.
+    Eikonal {
+        /// Python with the peers installed (scripts/install_bench_peers.sh).
+        #[arg(long, default_value = ".venv-bench/bin/python")]
+        python: PathBuf,
+        /// Timed repeats per 2D and per 3D case.
+        #[arg(long, default_value_t = 10)]
+        reps_2d: usize,
+        #[arg(long, default_value_t = 5)]
+        reps_3d: usize,
     },
 }
 
