@@ -199,10 +199,10 @@ fn larger_root<const D: usize>(terms: &[Term; D], b: &[f64; D], s: f64) -> Optio
     (disc >= 0.0 && qa > 0.0).then(|| (qb + disc.sqrt()) / qa)
 }
 
-/// A binary min-heap of trial nodes keyed by their time (ties by node index), with each node's
-/// slot kept so that its key can move either way.
+/// A binary min-heap of trial nodes keyed by their time (ties by node index), keys stored
+/// inline, with each node's slot kept so that its key can move either way.
 struct TrialHeap {
-    nodes: Vec<u32>,
+    entries: Vec<(f64, u32)>,
     slot: Vec<u32>,
 }
 
@@ -210,89 +210,84 @@ const NO_SLOT: u32 = u32::MAX;
 
 impl TrialHeap {
     fn new(n: usize) -> Self {
-        TrialHeap {
-            nodes: Vec::with_capacity(1024),
-            slot: vec![NO_SLOT; n],
-        }
+        TrialHeap { entries: Vec::with_capacity(1024), slot: vec![NO_SLOT; n] }
     }
 
     fn clear(&mut self) {
-        for &n in &self.nodes {
+        for &(_, n) in &self.entries {
             self.slot[n as usize] = NO_SLOT;
         }
-        self.nodes.clear();
+        self.entries.clear();
     }
 
     #[inline]
-    fn less(time: &[f64], a: u32, b: u32) -> bool {
-        let (ta, tb) = (time[a as usize], time[b as usize]);
-        ta < tb || (ta == tb && a < b)
+    fn less(a: (f64, u32), b: (f64, u32)) -> bool {
+        a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
     }
 
-    fn place(&mut self, pos: usize, node: u32) {
-        self.nodes[pos] = node;
-        self.slot[node as usize] = pos as u32;
+    #[inline]
+    fn place(&mut self, pos: usize, entry: (f64, u32)) {
+        self.entries[pos] = entry;
+        self.slot[entry.1 as usize] = pos as u32;
     }
 
-    fn sift_up(&mut self, time: &[f64], mut pos: usize) {
-        let node = self.nodes[pos];
+    fn sift_up(&mut self, mut pos: usize, entry: (f64, u32)) {
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if !Self::less(time, node, self.nodes[parent]) {
+            let p = self.entries[parent];
+            if !Self::less(entry, p) {
                 break;
             }
-            let p = self.nodes[parent];
             self.place(pos, p);
             pos = parent;
         }
-        self.place(pos, node);
+        self.place(pos, entry);
     }
 
-    fn sift_down(&mut self, time: &[f64], mut pos: usize) {
-        let node = self.nodes[pos];
-        let n = self.nodes.len();
+    fn sift_down(&mut self, mut pos: usize, entry: (f64, u32)) {
+        let n = self.entries.len();
         loop {
             let left = 2 * pos + 1;
             if left >= n {
                 break;
             }
             let right = left + 1;
-            let child = if right < n && Self::less(time, self.nodes[right], self.nodes[left]) {
-                right
-            } else {
-                left
-            };
-            if !Self::less(time, self.nodes[child], node) {
+            let child = if right < n && Self::less(self.entries[right], self.entries[left]) { right } else { left };
+            let c = self.entries[child];
+            if !Self::less(c, entry) {
                 break;
             }
-            let c = self.nodes[child];
             self.place(pos, c);
             pos = child;
         }
-        self.place(pos, node);
+        self.place(pos, entry);
     }
 
-    /// Inserts `node`, or moves it after its time changed.
-    fn upsert(&mut self, time: &[f64], node: u32) {
+    /// Inserts `node` with key `time`, or moves it to its new key.
+    fn upsert(&mut self, time: f64, node: u32) {
+        let entry = (time, node);
         let slot = self.slot[node as usize];
         if slot == NO_SLOT {
-            self.nodes.push(node);
-            let pos = self.nodes.len() - 1;
-            self.sift_up(time, pos);
+            self.entries.push(entry);
+            let pos = self.entries.len() - 1;
+            self.sift_up(pos, entry);
         } else {
-            self.sift_up(time, slot as usize);
-            let pos = self.slot[node as usize] as usize;
-            self.sift_down(time, pos);
+            let pos = slot as usize;
+            let old = self.entries[pos];
+            if Self::less(entry, old) {
+                self.sift_up(pos, entry);
+            } else {
+                self.sift_down(pos, entry);
+            }
         }
     }
 
-    fn pop(&mut self, time: &[f64]) -> Option<u32> {
-        let top = *self.nodes.first()?;
-        let last = self.nodes.pop().expect("non-empty");
+    fn pop(&mut self) -> Option<u32> {
+        let (_, top) = *self.entries.first()?;
+        let last = self.entries.pop().expect("non-empty");
         self.slot[top as usize] = NO_SLOT;
-        if !self.nodes.is_empty() {
-            self.place(0, last);
-            self.sift_down(time, 0);
+        if !self.entries.is_empty() {
+            self.sift_down(0, last);
         }
         Some(top)
     }
@@ -374,7 +369,7 @@ impl<const D: usize> FmmWorkspace<D> {
         for &i in &initial {
             self.update_neighbours(&site, slowness, &frame, i);
         }
-        while let Some(node) = self.heap.pop(&self.time) {
+        while let Some(node) = self.heap.pop() {
             let i = node as usize;
             self.state[i] = KNOWN;
             self.accepted.push(node);
@@ -443,7 +438,7 @@ impl<const D: usize> FmmWorkspace<D> {
             self.time[i] = t0 * tau;
             self.rules[i] = rules;
             self.state[i] = TRIAL;
-            self.heap.upsert(&self.time, i as u32);
+            self.heap.upsert(self.time[i], i as u32);
         }
     }
 
