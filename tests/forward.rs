@@ -73,28 +73,24 @@ fn asymmetric_model_files_give_analytic_times() {
 }
 
 #[test]
-fn committed_b1_data_are_reproduced_from_their_recipe() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("times.txt");
-    run_ok(
-        geobayes()
-            .arg("forward")
-            .arg(repo().join("configs/b1/truth.yaml"))
-            .args(["--noise-seed", "2026", "--out"])
-            .arg(&out),
-    );
-    let made: Vec<String> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    let committed: Vec<String> = std::fs::read_to_string(repo().join("configs/b1/traveltimes.txt"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split_whitespace().nth(2).unwrap().to_owned())
-        .collect();
-    assert_eq!(made, committed);
+fn committed_synthetic_data_are_reproduced_from_their_recipes() {
+    for (truth, seed, data) in [
+        ("configs/b1/truth.yaml", "2026", "configs/b1/traveltimes.txt"),
+        ("configs/b2/truth.yaml", "61", "configs/b2/picks.txt"),
+        ("configs/tomo3d/truth.yaml", "24", "configs/tomo3d/picks.txt"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("times.txt");
+        run_ok(geobayes().arg("forward").arg(repo().join(truth)).args(["--noise-seed", seed, "--out"]).arg(&out));
+        let made: Vec<String> = std::fs::read_to_string(&out).unwrap().lines().map(str::to_owned).collect();
+        let committed: Vec<String> = std::fs::read_to_string(repo().join(data))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split_whitespace().nth(2).unwrap().to_owned())
+            .collect();
+        assert_eq!(made, committed, "{data}");
+    }
 }
 
 #[test]

@@ -427,15 +427,17 @@ fn check_stations(
             let extent: Vec<String> = (0..dims)
                 .map(|a| format!("[{}, {}]", g.origin[a], g.end(a)))
                 .collect();
-            let shown: Vec<String> = s.position.iter().map(|v| v.to_string()).collect();
-            let what = if spherical { "(lon, lat)" } else { "" };
+            let at = if spherical {
+                format!("lon {}, lat {}", s.position[0], s.position[1])
+            } else {
+                format!("({})", s.position.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+            };
             if !issues.check(g.contains(&s.position), key, || {
                 format!(
-                    "station `{}` at {what}({}) lies outside the grid {} {}; enlarge problem.grid or remove the station",
+                    "station `{}` at {at} lies outside the grid {} {}; enlarge problem.grid or remove the station",
                     s.name,
-                    shown.join(", "),
                     extent.join(" × "),
-                    if spherical { "degrees" } else { "km" }
+                    if spherical { "(lon × lat, degrees)" } else { "km" }
                 )
             }) {
                 return None;

@@ -186,19 +186,6 @@ pub(crate) fn axis_term<const D: usize, G: Geometry<D>>(
     }
 }
 
-/// The larger root τ of Σ_k (A_k τ − B_k)² = s², if real.
-#[inline]
-fn larger_root<const D: usize>(terms: &[Term; D], b: &[f64; D], s: f64) -> Option<f64> {
-    let (mut qa, mut qb, mut qc) = (0.0, 0.0, -s * s);
-    for k in 0..D {
-        qa += terms[k].a * terms[k].a;
-        qb += terms[k].a * b[k];
-        qc += b[k] * b[k];
-    }
-    let disc = qb * qb - qa * qc;
-    (disc >= 0.0 && qa > 0.0).then(|| (qb + disc.sqrt()) / qa)
-}
-
 /// A binary min-heap of trial nodes keyed by their time (ties by node index), keys stored
 /// inline, with each node's slot kept so that its key can move either way.
 struct TrialHeap {
@@ -443,17 +430,12 @@ impl<const D: usize> FmmWorkspace<D> {
     }
 
     /// The smallest causal candidate for node `i` from its accepted neighbours.
-    fn local_update<G: Geometry<D>>(
-        &self,
-        site: &Site<D, G>,
-        c: &[usize; D],
-        i: usize,
-        s: f64,
-        t0: f64,
-        g: &[f64; D],
-    ) -> Option<(f64, [u8; D])> {
+    fn local_update<G: Geometry<D>>(&self, site: &Site<D, G>, c: &[usize; D], i: usize, s: f64, t0: f64, g: &[f64; D]) -> Option<(f64, [u8; D])> {
+        // One-sided term of every available axis, computed once for all candidates.
         let mut sided = [UNUSED; D];
         let mut j1 = [0usize; D];
+        let mut a_sided = [0.0; D];
+        let mut b_sided = [0.0; D];
         let mut available = 0usize;
         for k in 0..D {
             let st = site.strides[k];
@@ -461,45 +443,67 @@ impl<const D: usize> FmmWorkspace<D> {
             let plus = c[k] + 1 < site.shape[k] && self.state[i + st] == KNOWN;
             let dir: i8 = match (minus, plus) {
                 (true, true) => {
-                    if self.time[i + st] < self.time[i - st] {
-                        1
-                    } else {
-                        -1
-                    }
+                    if self.time[i + st] < self.time[i - st] { 1 } else { -1 }
                 }
                 (true, false) => -1,
                 (false, true) => 1,
                 (false, false) => continue,
             };
             let n1 = step(i, st, dir);
-            let has_j2 = if dir < 0 {
-                c[k] >= 2
-            } else {
-                c[k] + 2 < site.shape[k]
-            };
+            let has_j2 = if dir < 0 { c[k] >= 2 } else { c[k] + 2 < site.shape[k] };
             let second = has_j2 && {
                 let n2 = step(n1, st, dir);
                 self.state[n2] == KNOWN && self.time[n2] <= self.time[n1]
             };
             sided[k] = one_sided_code(dir, second);
             j1[k] = n1;
+            let term = axis_term(site.geo, &site.strides, c, i, k, sided[k], t0, g);
+            a_sided[k] = term.a;
+            b_sided[k] = term.b(&self.tau);
             available |= 1 << k;
         }
         if available == 0 {
             return None;
         }
+        let unavailable = !available & ((1usize << D) - 1);
         let mut best: Option<(f64, [u8; D])> = None;
         for size in (1..=available.count_ones()).rev() {
             for subset in 1..(1usize << D) {
                 if subset & !available != 0 || subset.count_ones() != size {
                     continue;
                 }
-                if let Some((tau, rules)) =
-                    self.candidate(site, c, i, s, t0, g, &sided, &j1, available, subset)
-                {
-                    if best.is_none_or(|(t, _)| tau < t) {
-                        best = Some((tau, rules));
+                // Estimates go through the subset's earliest upwind neighbour.
+                let mut via = usize::MAX;
+                for k in 0..D {
+                    if subset >> k & 1 == 1 && (via == usize::MAX || self.time[j1[k]] < self.time[j1[via]]) {
+                        via = k;
                     }
+                }
+                let mut rules = [UNUSED; D];
+                let (mut qa, mut qb, mut qc) = (0.0, 0.0, -s * s);
+                for k in 0..D {
+                    let (a, b) = if subset >> k & 1 == 1 {
+                        rules[k] = sided[k];
+                        (a_sided[k], b_sided[k])
+                    } else if unavailable >> k & 1 == 1 {
+                        rules[k] = self.estimate(site, c, j1[via], via, sided[via], k);
+                        let term = axis_term(site.geo, &site.strides, c, i, k, rules[k], t0, g);
+                        (term.a, term.b(&self.tau))
+                    } else {
+                        continue; // left out of this candidate: the Godunov choice
+                    };
+                    qa += a * a;
+                    qb += a * b;
+                    qc += b * b;
+                }
+                let disc = qb * qb - qa * qc;
+                if disc < 0.0 || qa <= 0.0 {
+                    continue;
+                }
+                let tau = (qb + disc.sqrt()) / qa;
+                let causal = (0..D).all(|k| subset >> k & 1 == 0 || a_sided[k] * tau - b_sided[k] >= 0.0);
+                if causal && best.is_none_or(|(t, _)| tau < t) {
+                    best = Some((tau, rules));
                 }
             }
             if best.is_some() {
@@ -507,46 +511,6 @@ impl<const D: usize> FmmWorkspace<D> {
             }
         }
         best
-    }
-
-    /// The causal root for one subset of the axes with a one-sided difference, if any.
-    #[allow(clippy::too_many_arguments)]
-    fn candidate<G: Geometry<D>>(
-        &self,
-        site: &Site<D, G>,
-        c: &[usize; D],
-        i: usize,
-        s: f64,
-        t0: f64,
-        g: &[f64; D],
-        sided: &[u8; D],
-        j1: &[usize; D],
-        available: usize,
-        subset: usize,
-    ) -> Option<(f64, [u8; D])> {
-        // Estimates go through the subset's earliest upwind neighbour.
-        let mut via = usize::MAX;
-        for k in 0..D {
-            if subset >> k & 1 == 1 && (via == usize::MAX || self.time[j1[k]] < self.time[j1[via]])
-            {
-                via = k;
-            }
-        }
-        let rules: [u8; D] = std::array::from_fn(|k| {
-            if subset >> k & 1 == 1 {
-                sided[k]
-            } else if available >> k & 1 == 1 {
-                UNUSED // left out of this candidate: the Godunov choice
-            } else {
-                self.estimate(site, c, j1[via], via, sided[via], k)
-            }
-        });
-        let terms: [Term; D] =
-            std::array::from_fn(|k| axis_term(site.geo, &site.strides, c, i, k, rules[k], t0, g));
-        let b: [f64; D] = std::array::from_fn(|k| terms[k].b(&self.tau));
-        let tau = larger_root(&terms, &b, s)?;
-        let causal = (0..D).all(|k| subset >> k & 1 == 0 || terms[k].a * tau - b[k] >= 0.0);
-        causal.then_some((tau, rules))
     }
 
     /// The estimate rule of axis k through the accepted node j (the neighbour of i along `via`,
