@@ -75,14 +75,32 @@ fn asymmetric_model_files_give_analytic_times() {
 #[test]
 fn committed_synthetic_data_are_reproduced_from_their_recipes() {
     for (truth, seed, data) in [
-        ("configs/b1/truth.yaml", "2026", "configs/b1/traveltimes.txt"),
+        (
+            "configs/b1/truth.yaml",
+            "2026",
+            "configs/b1/traveltimes.txt",
+        ),
         ("configs/b2/truth.yaml", "61", "configs/b2/picks.txt"),
-        ("configs/tomo3d/truth.yaml", "24", "configs/tomo3d/picks.txt"),
+        (
+            "configs/tomo3d/truth.yaml",
+            "24",
+            "configs/tomo3d/picks.txt",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("times.txt");
-        run_ok(geobayes().arg("forward").arg(repo().join(truth)).args(["--noise-seed", seed, "--out"]).arg(&out));
-        let made: Vec<String> = std::fs::read_to_string(&out).unwrap().lines().map(str::to_owned).collect();
+        run_ok(
+            geobayes()
+                .arg("forward")
+                .arg(repo().join(truth))
+                .args(["--noise-seed", seed, "--out"])
+                .arg(&out),
+        );
+        let made: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
         let committed: Vec<String> = std::fs::read_to_string(repo().join(data))
             .unwrap()
             .lines()

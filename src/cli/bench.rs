@@ -48,7 +48,12 @@ struct Measured {
 }
 
 fn analytic(v0: f64, k: f64, source: &[f64], p: &[f64]) -> f64 {
-    let r = source.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let r = source
+        .iter()
+        .zip(p)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
     if k == 0.0 {
         return r / v0;
     }
@@ -60,26 +65,39 @@ fn time_geobayes<const D: usize>(case: &Case, source: [f64; D], reps: usize) -> 
     let mesh = Mesh::new([0.0; D], [case.h; D], [case.n; D]);
     let geo = Cartesian::new(mesh);
     let velocity = |p: &[f64; D]| case.v0 + case.k * p[D - 1];
-    let slowness: Vec<f64> = (0..mesh.n_nodes()).map(|i| 1.0 / velocity(&mesh.position(i))).collect();
-    let point = PointSource { position: source, slowness: 1.0 / velocity(&source) };
+    let slowness: Vec<f64> = (0..mesh.n_nodes())
+        .map(|i| 1.0 / velocity(&mesh.position(i)))
+        .collect();
+    let point = PointSource {
+        position: source,
+        slowness: 1.0 / velocity(&source),
+    };
     let mut ws = FmmWorkspace::new(geo.mesh());
-    ws.solve(&geo, &slowness, &point).expect("bench media are positive");
+    ws.solve(&geo, &slowness, &point)
+        .expect("bench media are positive");
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps {
         let t = Instant::now();
-        ws.solve(&geo, &slowness, &point).expect("bench media are positive");
+        ws.solve(&geo, &slowness, &point)
+            .expect("bench media are positive");
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
     let max_error = (0..mesh.n_nodes())
         .map(|i| (ws.time(i) - analytic(case.v0, case.k, &source, &mesh.position(i))).abs())
         .fold(0.0, f64::max);
-    Measured { min_ms: times[0], median_ms: times[times.len() / 2], max_error }
+    Measured {
+        min_ms: times[0],
+        median_ms: times[times.len() / 2],
+        max_error,
+    }
 }
 
 fn geobayes(case: &Case, off_grid: bool, reps: usize) -> Measured {
     let shift = if off_grid { 0.37 * case.h } else { 0.0 };
-    let pos = |a: usize| case.source_index[a] as f64 * case.h + shift * (a as f64 + 1.0) / case.dims as f64;
+    let pos = |a: usize| {
+        case.source_index[a] as f64 * case.h + shift * (a as f64 + 1.0) / case.dims as f64
+    };
     match case.dims {
         2 => time_geobayes::<2>(case, [pos(0), pos(1)], reps),
         3 => time_geobayes::<3>(case, [pos(0), pos(1), pos(2)], reps),
@@ -87,24 +105,54 @@ fn geobayes(case: &Case, off_grid: bool, reps: usize) -> Measured {
     }
 }
 
-/// Runs the peer script; returns per case the (peer name, measurement or why it is missing).
-fn peers(python: &Path, cases: &[Case], reps: &[usize]) -> Result<Vec<Vec<(String, std::result::Result<Measured, String>)>>> {
+/// Per peer: its name and its measurement, or why it is missing.
+type PeerRow = Vec<(String, std::result::Result<Measured, String>)>;
+
+/// Runs the peer script; returns one row per case.
+fn peers(python: &Path, cases: &[Case], reps: &[usize]) -> Result<Vec<PeerRow>> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_peers.py");
-    let input = format!("[{}]", cases.iter().zip(reps).map(|(c, &r)| c.json(r)).collect::<Vec<_>>().join(", "));
+    let input = format!(
+        "[{}]",
+        cases
+            .iter()
+            .zip(reps)
+            .map(|(c, &r)| c.json(r))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let mut child = Command::new(python)
         .arg(&script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Error::Usage(format!("cannot run {} ({e}); give --python or run scripts/install_bench_peers.sh", python.display())))?;
-    child.stdin.take().expect("piped").write_all(input.as_bytes()).map_err(|e| Error::Run(e.to_string()))?;
-    let out = child.wait_with_output().map_err(|e| Error::Run(e.to_string()))?;
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot run {} ({e}); give --python or run scripts/install_bench_peers.sh",
+                python.display()
+            ))
+        })?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(input.as_bytes())
+        .map_err(|e| Error::Run(e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::Run(e.to_string()))?;
     if !out.status.success() {
-        return Err(Error::Run(format!("{} failed ({})", script.display(), out.status)));
+        return Err(Error::Run(format!(
+            "{} failed ({})",
+            script.display(),
+            out.status
+        )));
     }
-    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| Error::Run(format!("peer output is not JSON: {e}")))?;
-    let rows = parsed.as_array().ok_or_else(|| Error::Run("peer output is not a list".into()))?;
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::Run(format!("peer output is not JSON: {e}")))?;
+    let rows = parsed
+        .as_array()
+        .ok_or_else(|| Error::Run("peer output is not a list".into()))?;
     Ok(rows
         .iter()
         .map(|row| {
@@ -133,25 +181,64 @@ fn peers(python: &Path, cases: &[Case], reps: &[usize]) -> Result<Vec<Vec<(Strin
 pub fn eikonal(python: &Path, reps_2d: usize, reps_3d: usize) -> Result<String> {
     let mut cases = Vec::new();
     for (v0, k, medium) in [(2.0, 0.0, "v = 2"), (2.0, 0.15, "v = 2 + 0.15 z")] {
-        cases.push(Case { label: format!("2D 301², {medium}"), n: 301, h: 10.0 / 300.0, dims: 2, source_index: vec![90, 120], v0, k });
-        cases.push(Case { label: format!("3D 61³, {medium}"), n: 61, h: 0.1, dims: 3, source_index: vec![20, 25, 19], v0, k });
+        cases.push(Case {
+            label: format!("2D 301², {medium}"),
+            n: 301,
+            h: 10.0 / 300.0,
+            dims: 2,
+            source_index: vec![90, 120],
+            v0,
+            k,
+        });
+        cases.push(Case {
+            label: format!("3D 61³, {medium}"),
+            n: 61,
+            h: 0.1,
+            dims: 3,
+            source_index: vec![20, 25, 19],
+            v0,
+            k,
+        });
     }
-    let reps: Vec<usize> = cases.iter().map(|c| if c.dims == 2 { reps_2d } else { reps_3d }).collect();
+    let reps: Vec<usize> = cases
+        .iter()
+        .map(|c| if c.dims == 2 { reps_2d } else { reps_3d })
+        .collect();
     let peer_rows = peers(python, &cases, &reps)?;
     let mut report = String::new();
-    let _ = writeln!(report, "Point-source travel times, source on a node; errors against analytic times (homogeneous: r/v; gradient: arccosh).");
-    let _ = writeln!(report, "Ratios: peer time / geobayes time (> 1: geobayes faster), peer max error / geobayes max error.\n");
-    let _ = writeln!(report, "{:<26} {:<28} {:>9} {:>10} {:>11} {:>10} {:>10}", "case", "solver", "min ms", "median ms", "max err s", "speed ×", "error ×");
+    let _ = writeln!(
+        report,
+        "Point-source travel times, source on a node; errors against analytic times (homogeneous: r/v; gradient: arccosh)."
+    );
+    let _ = writeln!(
+        report,
+        "Ratios: peer time / geobayes time (> 1: geobayes faster), peer max error / geobayes max error.\n"
+    );
+    let _ = writeln!(
+        report,
+        "{:<26} {:<28} {:>9} {:>10} {:>11} {:>10} {:>10}",
+        "case", "solver", "min ms", "median ms", "max err s", "speed ×", "error ×"
+    );
     for ((case, &r), peer) in cases.iter().zip(&reps).zip(peer_rows) {
         let ours = geobayes(case, false, r);
-        let _ = writeln!(report, "{:<26} {:<28} {:>9.2} {:>10.2} {:>11.2e} {:>10} {:>10}", case.label, "geobayes", ours.min_ms, ours.median_ms, ours.max_error, "", "");
+        let _ = writeln!(
+            report,
+            "{:<26} {:<28} {:>9.2} {:>10.2} {:>11.2e} {:>10} {:>10}",
+            case.label, "geobayes", ours.min_ms, ours.median_ms, ours.max_error, "", ""
+        );
         for (name, m) in peer {
             match m {
                 Ok(m) => {
                     let _ = writeln!(
                         report,
                         "{:<26} {:<28} {:>9.2} {:>10.2} {:>11.2e} {:>10.2} {:>10.1e}",
-                        "", name, m.min_ms, m.median_ms, m.max_error, m.min_ms / ours.min_ms, m.max_error / ours.max_error
+                        "",
+                        name,
+                        m.min_ms,
+                        m.median_ms,
+                        m.max_error,
+                        m.min_ms / ours.min_ms,
+                        m.max_error / ours.max_error
                     );
                 }
                 Err(why) => {
@@ -160,7 +247,11 @@ pub fn eikonal(python: &Path, reps_2d: usize, reps_3d: usize) -> Result<String> 
             }
         }
         let off = geobayes(case, true, r);
-        let _ = writeln!(report, "{:<26} {:<28} {:>9.2} {:>10.2} {:>11.2e}", "", "geobayes, off-grid source", off.min_ms, off.median_ms, off.max_error);
+        let _ = writeln!(
+            report,
+            "{:<26} {:<28} {:>9.2} {:>10.2} {:>11.2e}",
+            "", "geobayes, off-grid source", off.min_ms, off.median_ms, off.max_error
+        );
     }
     Ok(report)
 }

@@ -74,9 +74,19 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
-        Command::Bench { which: super::BenchKind::Eikonal { python, reps_2d, reps_3d } } => {
+        Command::Bench {
+            which:
+                super::BenchKind::Eikonal {
+                    python,
+                    reps_2d,
+                    reps_3d,
+                },
+        } => {
             if comm.is_root() {
-                print!("{}", super::bench::eikonal(&python, reps_2d.max(1), reps_3d.max(1))?);
+                print!(
+                    "{}",
+                    super::bench::eikonal(&python, reps_2d.max(1), reps_3d.max(1))?
+                );
             }
             Ok(())
         }

@@ -430,7 +430,14 @@ fn check_stations(
             let at = if spherical {
                 format!("lon {}, lat {}", s.position[0], s.position[1])
             } else {
-                format!("({})", s.position.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "({})",
+                    s.position
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
             if !issues.check(g.contains(&s.position), key, || {
                 format!(

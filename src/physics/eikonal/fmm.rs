@@ -197,7 +197,10 @@ const NO_SLOT: u32 = u32::MAX;
 
 impl TrialHeap {
     fn new(n: usize) -> Self {
-        TrialHeap { entries: Vec::with_capacity(1024), slot: vec![NO_SLOT; n] }
+        TrialHeap {
+            entries: Vec::with_capacity(1024),
+            slot: vec![NO_SLOT; n],
+        }
     }
 
     fn clear(&mut self) {
@@ -239,7 +242,11 @@ impl TrialHeap {
                 break;
             }
             let right = left + 1;
-            let child = if right < n && Self::less(self.entries[right], self.entries[left]) { right } else { left };
+            let child = if right < n && Self::less(self.entries[right], self.entries[left]) {
+                right
+            } else {
+                left
+            };
             let c = self.entries[child];
             if !Self::less(c, entry) {
                 break;
@@ -430,7 +437,15 @@ impl<const D: usize> FmmWorkspace<D> {
     }
 
     /// The smallest causal candidate for node `i` from its accepted neighbours.
-    fn local_update<G: Geometry<D>>(&self, site: &Site<D, G>, c: &[usize; D], i: usize, s: f64, t0: f64, g: &[f64; D]) -> Option<(f64, [u8; D])> {
+    fn local_update<G: Geometry<D>>(
+        &self,
+        site: &Site<D, G>,
+        c: &[usize; D],
+        i: usize,
+        s: f64,
+        t0: f64,
+        g: &[f64; D],
+    ) -> Option<(f64, [u8; D])> {
         // One-sided term of every available axis, computed once for all candidates.
         let mut sided = [UNUSED; D];
         let mut j1 = [0usize; D];
@@ -443,14 +458,22 @@ impl<const D: usize> FmmWorkspace<D> {
             let plus = c[k] + 1 < site.shape[k] && self.state[i + st] == KNOWN;
             let dir: i8 = match (minus, plus) {
                 (true, true) => {
-                    if self.time[i + st] < self.time[i - st] { 1 } else { -1 }
+                    if self.time[i + st] < self.time[i - st] {
+                        1
+                    } else {
+                        -1
+                    }
                 }
                 (true, false) => -1,
                 (false, true) => 1,
                 (false, false) => continue,
             };
             let n1 = step(i, st, dir);
-            let has_j2 = if dir < 0 { c[k] >= 2 } else { c[k] + 2 < site.shape[k] };
+            let has_j2 = if dir < 0 {
+                c[k] >= 2
+            } else {
+                c[k] + 2 < site.shape[k]
+            };
             let second = has_j2 && {
                 let n2 = step(n1, st, dir);
                 self.state[n2] == KNOWN && self.time[n2] <= self.time[n1]
@@ -475,7 +498,9 @@ impl<const D: usize> FmmWorkspace<D> {
                 // Estimates go through the subset's earliest upwind neighbour.
                 let mut via = usize::MAX;
                 for k in 0..D {
-                    if subset >> k & 1 == 1 && (via == usize::MAX || self.time[j1[k]] < self.time[j1[via]]) {
+                    if subset >> k & 1 == 1
+                        && (via == usize::MAX || self.time[j1[k]] < self.time[j1[via]])
+                    {
                         via = k;
                     }
                 }
@@ -501,7 +526,8 @@ impl<const D: usize> FmmWorkspace<D> {
                     continue;
                 }
                 let tau = (qb + disc.sqrt()) / qa;
-                let causal = (0..D).all(|k| subset >> k & 1 == 0 || a_sided[k] * tau - b_sided[k] >= 0.0);
+                let causal =
+                    (0..D).all(|k| subset >> k & 1 == 0 || a_sided[k] * tau - b_sided[k] >= 0.0);
                 if causal && best.is_none_or(|(t, _)| tau < t) {
                     best = Some((tau, rules));
                 }

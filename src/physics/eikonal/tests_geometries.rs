@@ -15,9 +15,20 @@ fn order(coarse: f64, fine: f64) -> f64 {
 
 fn print_table(label: &str, rows: &[(f64, f64, f64)], unit: &str) {
     println!("\n{label}");
-    println!("{:>9} {:>11} {:>11} {:>7} {:>7}", format!("h ({unit})"), "max (s)", "rms (s)", "p max", "p rms");
+    println!(
+        "{:>9} {:>11} {:>11} {:>7} {:>7}",
+        format!("h ({unit})"),
+        "max (s)",
+        "rms (s)",
+        "p max",
+        "p rms"
+    );
     for (j, &(h, max, rms)) in rows.iter().enumerate() {
-        let (pm, pr) = if j == 0 { (f64::NAN, f64::NAN) } else { (order(rows[j - 1].1, max), order(rows[j - 1].2, rms)) };
+        let (pm, pr) = if j == 0 {
+            (f64::NAN, f64::NAN)
+        } else {
+            (order(rows[j - 1].1, max), order(rows[j - 1].2, rms))
+        };
         println!("{h:>9.4} {max:>11.2e} {rms:>11.2e} {pm:>7.2} {pr:>7.2}");
     }
 }
@@ -28,15 +39,32 @@ fn cube_errors(h: f64, v0: f64, k: f64) -> (f64, f64, f64) {
     let n = (6.0 / h).round() as usize + 1;
     let mesh = Mesh::new([0.0; 3], [h; 3], [n; 3]);
     let velocity = |p: [f64; 3]| v0 + k * p[2];
-    let slowness: Vec<f64> = (0..mesh.n_nodes()).map(|i| 1.0 / velocity(mesh.position(i))).collect();
+    let slowness: Vec<f64> = (0..mesh.n_nodes())
+        .map(|i| 1.0 / velocity(mesh.position(i)))
+        .collect();
     let source = [2.13, 2.71, 1.93];
     let mut ws = FmmWorkspace::new(&mesh);
-    ws.solve(&Cartesian::new(mesh), &slowness, &PointSource { position: source, slowness: 1.0 / velocity(source) }).unwrap();
+    ws.solve(
+        &Cartesian::new(mesh),
+        &slowness,
+        &PointSource {
+            position: source,
+            slowness: 1.0 / velocity(source),
+        },
+    )
+    .unwrap();
     let (mut max, mut sum2) = (0.0f64, 0.0);
     for i in 0..mesh.n_nodes() {
         let p = mesh.position(i);
-        let r = (0..3).map(|a| (p[a] - source[a]).powi(2)).sum::<f64>().sqrt();
-        let exact = if k == 0.0 { r / v0 } else { (1.0 + k * k * r * r / (2.0 * velocity(source) * velocity(p))).acosh() / k };
+        let r = (0..3)
+            .map(|a| (p[a] - source[a]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let exact = if k == 0.0 {
+            r / v0
+        } else {
+            (1.0 + k * k * r * r / (2.0 * velocity(source) * velocity(p))).acosh() / k
+        };
         let e = (ws.time(i) - exact).abs();
         max = max.max(e);
         sum2 += e * e;
@@ -46,8 +74,15 @@ fn cube_errors(h: f64, v0: f64, k: f64) -> (f64, f64, f64) {
 
 #[test]
 fn cartesian_3d_homogeneous_is_exact() {
-    let rows: Vec<_> = [0.2, 0.1].iter().map(|&h| cube_errors(h, 2.0, 0.0)).collect();
-    print_table("3D homogeneous v = 2, source (2.13, 2.71, 1.93), cube [0, 6]³", &rows, "km");
+    let rows: Vec<_> = [0.2, 0.1]
+        .iter()
+        .map(|&h| cube_errors(h, 2.0, 0.0))
+        .collect();
+    print_table(
+        "3D homogeneous v = 2, source (2.13, 2.71, 1.93), cube [0, 6]³",
+        &rows,
+        "km",
+    );
     for (_, max, _) in rows {
         assert!(max < 1e-10, "max error {max:e}");
     }
@@ -55,11 +90,26 @@ fn cartesian_3d_homogeneous_is_exact() {
 
 #[test]
 fn cartesian_3d_gradient_medium_converges_at_second_order() {
-    let rows: Vec<_> = [0.2, 0.1, 0.05].iter().map(|&h| cube_errors(h, 2.0, 0.15)).collect();
-    print_table("3D v = 2 + 0.15 z, source (2.13, 2.71, 1.93), cube [0, 6]³", &rows, "km");
+    let rows: Vec<_> = [0.2, 0.1, 0.05]
+        .iter()
+        .map(|&h| cube_errors(h, 2.0, 0.15))
+        .collect();
+    print_table(
+        "3D v = 2 + 0.15 z, source (2.13, 2.71, 1.93), cube [0, 6]³",
+        &rows,
+        "km",
+    );
     for j in 1..rows.len() {
-        assert!(order(rows[j - 1].2, rows[j].2) > 1.8, "RMS order at h = {}", rows[j].0);
-        assert!(order(rows[j - 1].1, rows[j].1) > 1.6, "max order at h = {}", rows[j].0);
+        assert!(
+            order(rows[j - 1].2, rows[j].2) > 1.8,
+            "RMS order at h = {}",
+            rows[j].0
+        );
+        assert!(
+            order(rows[j - 1].1, rows[j].1) > 1.6,
+            "max order at h = {}",
+            rows[j].0
+        );
     }
     for &(h, max, _) in &rows {
         assert!(max < 1e-3 * h / 2.0, "max error {max:e} at h = {h}");
@@ -70,7 +120,10 @@ const RADIUS: f64 = 6371.0;
 
 /// A 6° × 5° (longitude × latitude) grid at 50–55° N with spacing h degrees.
 fn sphere_mesh(h: f64) -> Mesh<2> {
-    let (nx, ny) = ((6.0 / h).round() as usize + 1, (5.0 / h).round() as usize + 1);
+    let (nx, ny) = (
+        (6.0 / h).round() as usize + 1,
+        (5.0 / h).round() as usize + 1,
+    );
     Mesh::new([-4.0, 50.0], [h, h], [nx, ny])
 }
 
@@ -78,10 +131,20 @@ const SPHERE_SOURCE: [f64; 2] = [-1.537, 52.211]; // (lon, lat), off-grid
 
 fn sphere_solve(h: f64, velocity: impl Fn([f64; 2]) -> f64) -> (Mesh<2>, FmmWorkspace<2>) {
     let mesh = sphere_mesh(h);
-    let slowness: Vec<f64> = (0..mesh.n_nodes()).map(|i| 1.0 / velocity(mesh.position(i))).collect();
+    let slowness: Vec<f64> = (0..mesh.n_nodes())
+        .map(|i| 1.0 / velocity(mesh.position(i)))
+        .collect();
     let mut ws = FmmWorkspace::new(&mesh);
     let geo = Spherical::new(mesh, RADIUS);
-    ws.solve(&geo, &slowness, &PointSource { position: SPHERE_SOURCE, slowness: 1.0 / velocity(SPHERE_SOURCE) }).unwrap();
+    ws.solve(
+        &geo,
+        &slowness,
+        &PointSource {
+            position: SPHERE_SOURCE,
+            slowness: 1.0 / velocity(SPHERE_SOURCE),
+        },
+    )
+    .unwrap();
     (mesh, ws)
 }
 
@@ -101,7 +164,11 @@ fn sphere_homogeneous_gives_great_circle_distance_over_velocity() {
         }
         rows.push((h, max, (sum2 / mesh.n_nodes() as f64).sqrt()));
     }
-    print_table("sphere, homogeneous v = 3.2 km/s, R = 6371 km, source (-1.537 E, 52.211 N)", &rows, "deg");
+    print_table(
+        "sphere, homogeneous v = 3.2 km/s, R = 6371 km, source (-1.537 E, 52.211 N)",
+        &rows,
+        "deg",
+    );
     for (_, max, _) in rows {
         assert!(max < 1e-9, "max error {max:e} s");
     }
@@ -128,21 +195,42 @@ fn sphere_heterogeneous_converges_at_second_order() {
         }
         rows.push((h, max, (sum2 / mesh.n_nodes() as f64).sqrt()));
     }
-    print_table("sphere, v = 3 + 0.3 sin(0.7 lon) + 0.2 (lat − 52), against h = 0.0125°", &rows, "deg");
+    print_table(
+        "sphere, v = 3 + 0.3 sin(0.7 lon) + 0.2 (lat − 52), against h = 0.0125°",
+        &rows,
+        "deg",
+    );
     for j in 1..rows.len() {
-        assert!(order(rows[j - 1].2, rows[j].2) > 1.7, "RMS order at h = {}", rows[j].0);
-        assert!(order(rows[j - 1].1, rows[j].1) > 1.5, "max order at h = {}", rows[j].0);
+        assert!(
+            order(rows[j - 1].2, rows[j].2) > 1.7,
+            "RMS order at h = {}",
+            rows[j].0
+        );
+        assert!(
+            order(rows[j - 1].1, rows[j].1) > 1.5,
+            "max order at h = {}",
+            rows[j].0
+        );
     }
 }
 
 /// ½ Σ ((T − d)/σ)² and its gradient by the discrete adjoint, against central differences, on
 /// three smooth models; and the Taylor remainder's second-order decay.
-fn check_misfit_gradient(model: &dyn ForwardModel, models: &[Array1<f64>], d_obs: &Array1<f64>, eps: f64) {
+fn check_misfit_gradient(
+    model: &dyn ForwardModel,
+    models: &[Array1<f64>],
+    d_obs: &Array1<f64>,
+    eps: f64,
+) {
     let sigma = 0.05;
     let misfit = |m: &Array1<f64>| {
         let mut d = Array1::zeros(model.n_data());
         model.forward_into(m.view(), d.view_mut()).unwrap();
-        0.5 * d.iter().zip(d_obs).map(|(a, b)| ((a - b) / sigma).powi(2)).sum::<f64>()
+        0.5 * d
+            .iter()
+            .zip(d_obs)
+            .map(|(a, b)| ((a - b) / sigma).powi(2))
+            .sum::<f64>()
     };
     let gradient = |m: &Array1<f64>| {
         let lin = model.linearize(m.view()).unwrap();
@@ -160,7 +248,10 @@ fn check_misfit_gradient(model: &dyn ForwardModel, models: &[Array1<f64>], d_obs
             (misfit(&mp) - misfit(&mm)) / (2.0 * eps)
         }));
         let rel = (&g - &g_fd).mapv(|x| x * x).sum().sqrt() / g_fd.mapv(|x| x * x).sum().sqrt();
-        println!("model {k}: misfit {:.4e}, ‖g − g_fd‖/‖g_fd‖ = {rel:.2e}", misfit(m));
+        println!(
+            "model {k}: misfit {:.4e}, ‖g − g_fd‖/‖g_fd‖ = {rel:.2e}",
+            misfit(m)
+        );
         assert!(rel < 1e-6, "model {k}: relative gradient error {rel:e}");
     }
     let m = &models[0];
@@ -172,7 +263,11 @@ fn check_misfit_gradient(model: &dyn ForwardModel, models: &[Array1<f64>], d_obs
         let remainder = (misfit(&(m + &(e * &direction))) - f0 - e * slope).abs();
         if let Some(p) = previous {
             println!("ε = {e:.2e}: remainder ratio {:.3}", p / remainder);
-            assert!((p / remainder - 4.0).abs() < 0.4, "Taylor ratio {} at ε = {e}", p / remainder);
+            assert!(
+                (p / remainder - 4.0).abs() < 0.4,
+                "Taylor ratio {} at ε = {e}",
+                p / remainder
+            );
         }
         previous = Some(remainder);
     }
@@ -188,12 +283,24 @@ fn bumps(positions: &[Vec<f64>], seed: u64, base: f64, scale: &[f64]) -> Array1<
     };
     let dims = scale.len();
     let centres: Vec<(Vec<f64>, f64, f64)> = (0..4)
-        .map(|_| ((0..dims).map(|a| uniform() * scale[a]).collect(), 0.5 + uniform(), (uniform() - 0.5) * 0.6))
+        .map(|_| {
+            (
+                (0..dims).map(|a| uniform() * scale[a]).collect(),
+                0.5 + uniform(),
+                (uniform() - 0.5) * 0.6,
+            )
+        })
         .collect();
     Array1::from_iter(positions.iter().map(|p| {
         base + centres
             .iter()
-            .map(|(c, w, a)| a * (-(0..dims).map(|d| ((p[d] - c[d]) / scale[d] * 4.0).powi(2)).sum::<f64>() / (w * w)).exp())
+            .map(|(c, w, a)| {
+                a * (-(0..dims)
+                    .map(|d| ((p[d] - c[d]) / scale[d] * 4.0).powi(2))
+                    .sum::<f64>()
+                    / (w * w))
+                    .exp()
+            })
             .sum::<f64>()
     }))
 }
@@ -201,7 +308,13 @@ fn bumps(positions: &[Vec<f64>], seed: u64, base: f64, scale: &[f64]) -> Array1<
 #[test]
 fn cartesian_3d_discrete_adjoint_is_exact() {
     let grid = Mesh::new([0.0; 3], [0.5; 3], [6, 6, 5]);
-    let stations = [[0.21, 0.33, 0.4], [2.31, 0.12, 1.7], [2.44, 2.38, 0.9], [0.5, 2.2, 1.55], [1.3, 1.1, 0.6]];
+    let stations = [
+        [0.21, 0.33, 0.4],
+        [2.31, 0.12, 1.7],
+        [2.44, 2.38, 0.9],
+        [0.5, 2.2, 1.55],
+        [1.3, 1.1, 0.6],
+    ];
     let mut pairs = Vec::new();
     for i in 0..stations.len() {
         for j in i + 1..stations.len() {
@@ -209,18 +322,30 @@ fn cartesian_3d_discrete_adjoint_is_exact() {
         }
     }
     let model = TravelTime3d::new(grid, 2, &stations, &pairs);
-    let positions: Vec<Vec<f64>> = (0..grid.n_nodes()).map(|i| grid.position(i).to_vec()).collect();
+    let positions: Vec<Vec<f64>> = (0..grid.n_nodes())
+        .map(|i| grid.position(i).to_vec())
+        .collect();
     let truth = bumps(&positions, 9, 2.0, &[2.5, 2.5, 2.0]);
     let mut d_obs = Array1::zeros(model.n_data());
     model.forward_into(truth.view(), d_obs.view_mut()).unwrap();
-    let models: Vec<_> = [1, 2, 3].iter().map(|&s| bumps(&positions, s, 2.1, &[2.5, 2.5, 2.0])).collect();
+    let models: Vec<_> = [1, 2, 3]
+        .iter()
+        .map(|&s| bumps(&positions, s, 2.1, &[2.5, 2.5, 2.0]))
+        .collect();
     check_misfit_gradient(&model, &models, &d_obs, 1e-5);
 }
 
 #[test]
 fn spherical_discrete_adjoint_is_exact() {
     let grid = Mesh::new([-4.0, 50.0], [0.5, 0.5], [10, 8]);
-    let stations = [[-3.8, 50.3], [-0.2, 50.6], [0.1, 53.2], [-3.1, 53.4], [-1.9, 51.8], [-1.1, 52.9]];
+    let stations = [
+        [-3.8, 50.3],
+        [-0.2, 50.6],
+        [0.1, 53.2],
+        [-3.1, 53.4],
+        [-1.9, 51.8],
+        [-1.1, 52.9],
+    ];
     let mut pairs = Vec::new();
     for i in 0..stations.len() {
         for j in i + 1..stations.len() {
@@ -229,11 +354,22 @@ fn spherical_discrete_adjoint_is_exact() {
     }
     let model = SphericalTravelTime::spherical(grid, 3, RADIUS, &stations, &pairs);
     // Bumps placed relative to the grid's south-west corner.
-    let positions: Vec<Vec<f64>> = (0..grid.n_nodes()).map(|i| grid.position(i).iter().zip(&grid.origin).map(|(p, o)| p - o).collect()).collect();
+    let positions: Vec<Vec<f64>> = (0..grid.n_nodes())
+        .map(|i| {
+            grid.position(i)
+                .iter()
+                .zip(&grid.origin)
+                .map(|(p, o)| p - o)
+                .collect()
+        })
+        .collect();
     let truth = bumps(&positions, 9, 3.0, &[4.0, 3.5]);
     let mut d_obs = Array1::zeros(model.n_data());
     model.forward_into(truth.view(), d_obs.view_mut()).unwrap();
-    let models: Vec<_> = [1, 2, 3].iter().map(|&s| bumps(&positions, s, 3.1, &[4.0, 3.5])).collect();
+    let models: Vec<_> = [1, 2, 3]
+        .iter()
+        .map(|&s| bumps(&positions, s, 3.1, &[4.0, 3.5]))
+        .collect();
     check_misfit_gradient(&model, &models, &d_obs, 1e-5);
     // The grid's metric: a quarter of the way round the globe's circumference along a parallel.
     let geo = Spherical::new(grid, RADIUS);
