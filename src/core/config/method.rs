@@ -168,6 +168,29 @@ fn check_init(
     }
 }
 
+/// The keys every method shares: the failure threshold and the initial members.
+fn check_members(
+    max_failed_fraction: Option<f64>,
+    init: Option<&RawInit>,
+    n_members: usize,
+    n_params: Option<usize>,
+    prior: Option<&PriorSpec>,
+    dir: &Path,
+    issues: &mut Issues,
+) -> Option<(f64, InitSpec)> {
+    let fraction = max_failed_fraction.expect("defaults filled");
+    let ok = issues.in_range(fraction, 0.0, 1.0, "method.max_failed_fraction", "[0, 1]");
+    let init = check_init(
+        init.expect("defaults filled"),
+        n_members,
+        n_params,
+        prior,
+        dir,
+        issues,
+    )?;
+    ok.then_some((fraction, init))
+}
+
 pub(super) fn check_method(
     raw: &RawMethod,
     n_params: Option<usize>,
@@ -226,23 +249,17 @@ pub(super) fn check_method(
                 issues.check(d.every >= 1, "method.decay.every", || "must be ≥ 1".into());
                 (d.factor, d.every)
             });
-            let max_failed_fraction = s.max_failed_fraction.unwrap();
-            ok &= issues.in_range(
-                max_failed_fraction,
-                0.0,
-                1.0,
-                "method.max_failed_fraction",
-                "[0, 1]",
-            );
-            let init = check_init(
-                s.init.as_ref().unwrap(),
+            let members = check_members(
+                s.max_failed_fraction,
+                s.init.as_ref(),
                 s.n_particles,
                 n_params,
                 prior,
                 dir,
                 issues,
             );
-            (ok && init.is_some()).then(|| {
+            (ok && members.is_some()).then(|| {
+                let (max_failed_fraction, init) = members.expect("checked");
                 MethodSpec::Svgd(SvgdSpec {
                     n_particles: s.n_particles,
                     iterations: s.iterations,
@@ -251,7 +268,7 @@ pub(super) fn check_method(
                     adam,
                     bandwidth,
                     decay,
-                    init: init.unwrap(),
+                    init,
                     max_failed_fraction,
                 })
             })
@@ -292,23 +309,17 @@ pub(super) fn check_method(
                 "method.proposal.target_acceptance",
                 "[0.01, 0.99]",
             );
-            let max_failed_fraction = m.max_failed_fraction.unwrap();
-            ok &= issues.in_range(
-                max_failed_fraction,
-                0.0,
-                1.0,
-                "method.max_failed_fraction",
-                "[0, 1]",
-            );
-            let init = check_init(
-                m.init.as_ref().unwrap(),
+            let members = check_members(
+                m.max_failed_fraction,
+                m.init.as_ref(),
                 m.n_chains,
                 n_params,
                 prior,
                 dir,
                 issues,
             );
-            (ok && init.is_some()).then(|| {
+            (ok && members.is_some()).then(|| {
+                let (max_failed_fraction, init) = members.expect("checked");
                 MethodSpec::Mh(MhSpec {
                     n_chains: m.n_chains,
                     iterations: m.iterations,
@@ -318,7 +329,7 @@ pub(super) fn check_method(
                     adapt: p.adapt.unwrap(),
                     adapt_every,
                     target_acceptance: target,
-                    init: init.unwrap(),
+                    init,
                     max_failed_fraction,
                 })
             })

@@ -12,6 +12,7 @@
 pub mod adjoint;
 pub mod fmm;
 pub mod geometry;
+mod heap;
 pub mod mesh;
 pub mod traveltime;
 
@@ -25,3 +26,27 @@ mod tests;
 
 #[cfg(test)]
 mod tests_geometries;
+
+/// Test helper: the fast-marching solve for a velocity given as a function of grid coordinates.
+#[cfg(test)]
+pub(crate) fn solve_for_velocity<const D: usize, G: Geometry<D>>(
+    geo: &G,
+    velocity: impl Fn([f64; D]) -> f64,
+    source: [f64; D],
+) -> FmmWorkspace<D> {
+    let mesh = geo.mesh();
+    let slowness: Vec<f64> = (0..mesh.n_nodes())
+        .map(|i| 1.0 / velocity(mesh.position(i)))
+        .collect();
+    let mut ws = FmmWorkspace::new(mesh);
+    ws.solve(
+        geo,
+        &slowness,
+        &PointSource {
+            position: source,
+            slowness: 1.0 / velocity(source),
+        },
+    )
+    .expect("positive test velocities");
+    ws
+}

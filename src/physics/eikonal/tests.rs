@@ -3,9 +3,10 @@
 
 use ndarray::{Array1, ArrayView1};
 
-use super::fmm::{FmmWorkspace, PointSource, travel_time_at};
+use super::fmm::travel_time_at;
 use super::geometry::Cartesian;
 use super::mesh::Mesh;
+use super::solve_for_velocity;
 use super::traveltime::TravelTime2d;
 use crate::physics::ForwardModel;
 
@@ -33,19 +34,7 @@ fn node_errors(h: f64, v0: f64, k: f64, axis: usize, source: [f64; 2]) -> NodeEr
     let n = (10.0 / h).round() as usize + 1;
     let mesh = Mesh::new([0.0, 0.0], [h, h], [n, n]);
     let velocity = |p: [f64; 2]| v0 + k * p[axis];
-    let slowness: Vec<f64> = (0..mesh.n_nodes())
-        .map(|i| 1.0 / velocity(mesh.position(i)))
-        .collect();
-    let mut ws = FmmWorkspace::new(&mesh);
-    ws.solve(
-        &Cartesian::new(mesh),
-        &slowness,
-        &PointSource {
-            position: source,
-            slowness: 1.0 / velocity(source),
-        },
-    )
-    .unwrap();
+    let ws = solve_for_velocity(&Cartesian::new(mesh), velocity, source);
     let (mut max, mut sum2, mut sum2_off, mut n_off) = (0.0f64, 0.0, 0.0, 0);
     for i in 0..mesh.n_nodes() {
         let p = mesh.position(i);
@@ -163,20 +152,8 @@ fn receiver_times_use_interpolated_tau_near_the_source() {
     let h = 0.1;
     let mesh = Mesh::new([0.0, 0.0], [h, h], [41, 41]);
     let velocity = |p: [f64; 2]| 2.0 + 0.15 * p[1];
-    let slowness: Vec<f64> = (0..mesh.n_nodes())
-        .map(|i| 1.0 / velocity(mesh.position(i)))
-        .collect();
     let source = [2.03, 1.97];
-    let mut ws = FmmWorkspace::new(&mesh);
-    ws.solve(
-        &Cartesian::new(mesh),
-        &slowness,
-        &PointSource {
-            position: source,
-            slowness: 1.0 / velocity(source),
-        },
-    )
-    .unwrap();
+    let ws = solve_for_velocity(&Cartesian::new(mesh), velocity, source);
     for p in [[2.08, 1.99], [2.31, 2.26], [3.55, 0.42]] {
         let r = ((p[0] - source[0]).powi(2) + (p[1] - source[1]).powi(2)).sqrt();
         let exact = gradient_medium_time(0.15, r, velocity(source), velocity(p));

@@ -3,9 +3,10 @@
 
 use ndarray::Array1;
 
-use super::fmm::{FmmWorkspace, PointSource};
+use super::fmm::FmmWorkspace;
 use super::geometry::{Cartesian, Geometry, Spherical, central_angle, unit_vector};
 use super::mesh::Mesh;
+use super::solve_for_velocity;
 use super::traveltime::{SphericalTravelTime, TravelTime3d};
 use crate::physics::ForwardModel;
 
@@ -39,20 +40,8 @@ fn cube_errors(h: f64, v0: f64, k: f64) -> (f64, f64, f64) {
     let n = (6.0 / h).round() as usize + 1;
     let mesh = Mesh::new([0.0; 3], [h; 3], [n; 3]);
     let velocity = |p: [f64; 3]| v0 + k * p[2];
-    let slowness: Vec<f64> = (0..mesh.n_nodes())
-        .map(|i| 1.0 / velocity(mesh.position(i)))
-        .collect();
     let source = [2.13, 2.71, 1.93];
-    let mut ws = FmmWorkspace::new(&mesh);
-    ws.solve(
-        &Cartesian::new(mesh),
-        &slowness,
-        &PointSource {
-            position: source,
-            slowness: 1.0 / velocity(source),
-        },
-    )
-    .unwrap();
+    let ws = solve_for_velocity(&Cartesian::new(mesh), velocity, source);
     let (mut max, mut sum2) = (0.0f64, 0.0);
     for i in 0..mesh.n_nodes() {
         let p = mesh.position(i);
@@ -131,20 +120,7 @@ const SPHERE_SOURCE: [f64; 2] = [-1.537, 52.211]; // (lon, lat), off-grid
 
 fn sphere_solve(h: f64, velocity: impl Fn([f64; 2]) -> f64) -> (Mesh<2>, FmmWorkspace<2>) {
     let mesh = sphere_mesh(h);
-    let slowness: Vec<f64> = (0..mesh.n_nodes())
-        .map(|i| 1.0 / velocity(mesh.position(i)))
-        .collect();
-    let mut ws = FmmWorkspace::new(&mesh);
-    let geo = Spherical::new(mesh, RADIUS);
-    ws.solve(
-        &geo,
-        &slowness,
-        &PointSource {
-            position: SPHERE_SOURCE,
-            slowness: 1.0 / velocity(SPHERE_SOURCE),
-        },
-    )
-    .unwrap();
+    let ws = solve_for_velocity(&Spherical::new(mesh, RADIUS), velocity, SPHERE_SOURCE);
     (mesh, ws)
 }
 
