@@ -30,11 +30,14 @@ fn every_shipped_config_runs_shortened() {
     let all = configs();
     assert!(all.len() >= 5, "{all:?}");
     for (k, config) in all.iter().enumerate() {
+        let started = std::time::Instant::now();
         let text = std::fs::read_to_string(config).unwrap();
         if text.contains("\nmethod:") {
             let out = dir.path().join(format!("run{k}.h5"));
             let shorten: &[&str] = if text.contains("kind: mh") {
                 &[
+                    "--set",
+                    "method.n_chains=2",
                     "--set",
                     "method.iterations=30",
                     "--set",
@@ -43,7 +46,12 @@ fn every_shipped_config_runs_shortened() {
                     "method.thin=1",
                 ]
             } else {
-                &["--set", "method.iterations=3"]
+                &[
+                    "--set",
+                    "method.n_particles=4",
+                    "--set",
+                    "method.iterations=3",
+                ]
             };
             run_ok(geobayes().arg("run").arg(config).args(shorten).args([
                 "--set",
@@ -63,6 +71,10 @@ fn every_shipped_config_runs_shortened() {
             let n = std::fs::read_to_string(&out).unwrap().lines().count();
             assert!(n > 0, "{}", config.display());
         }
-        println!("ran {}", config.display());
+        println!(
+            "ran {} ({:.1} s)",
+            config.display(),
+            started.elapsed().as_secs_f64()
+        );
     }
 }
