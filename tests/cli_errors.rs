@@ -227,6 +227,27 @@ fn cases() -> Vec<Case> {
             args: &["run", "--resume"],
             expect: "out.h5: no result file to resume from",
         },
+        Case {
+            name: "spherical station outside the grid",
+            setup: |d| {
+                write(d, "sph.txt", "A 50.5 -3.5\nB 51.0 -1.0\nC 58.0 -2.0\n");
+                traveltime_case(d)
+                    .replace(
+                        "stations: {file: stations.txt}",
+                        "stations: {file: sph.txt}\n  geometry: spherical",
+                    )
+                    .replace("origin: [0.0, 0.0]", "origin: [-4.0, 50.0]")
+                    .replace("  data: {file: picks.txt}\n", "")
+            },
+            args: &["forward", "--out", "out.txt"],
+            expect: "station `C` at lon -2, lat 58 lies outside the grid",
+        },
+        Case {
+            name: "3D grid with 2D values",
+            setup: |d| traveltime_case(d).replace("kind: traveltime2d", "kind: traveltime3d"),
+            args: &[],
+            expect: "problem.grid.origin: must have 3 values (x, y, z), got 2",
+        },
     ]
 }
 

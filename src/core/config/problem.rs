@@ -381,9 +381,7 @@ fn check_stations(
                 else {
                     issues.add(
                         "problem.stations.file",
-                        format!(
-                            "{}: line {}: the coordinates must be numbers",
-                            path.display(),
+                        format!("{}: line {}: expected `name {layout}` with numbers for the coordinates", path.display(), row.line),
                             row.line
                         ),
                     );
