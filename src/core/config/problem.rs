@@ -382,8 +382,6 @@ fn check_stations(
                     issues.add(
                         "problem.stations.file",
                         format!("{}: line {}: expected `name {layout}` with numbers for the coordinates", path.display(), row.line),
-                            row.line
-                        ),
                     );
                     return None;
                 };
