@@ -281,7 +281,8 @@ impl<const D: usize> FmmWorkspace<D> {
     }
 
     /// Updates the face neighbours of a newly accepted node, and those of its edge diagonals that
-    /// hold a trial value with an estimated or missing axis (which the new node may improve).
+    /// hold a trial value with an estimated or missing axis in the plane of the diagonal (only
+    /// there can the new node enter an estimate).
     fn update_neighbours<G: Geometry<D>>(
         &mut self,
         site: &Site<D, G>,
@@ -305,7 +306,8 @@ impl<const D: usize> FmmWorkspace<D> {
                         }
                         let jb = step(ja, site.strides[b], dir_b);
                         if self.state[jb] == TRIAL
-                            && self.rules[jb].iter().any(|&r| !is_one_sided(r))
+                            && (!is_one_sided(self.rules[jb][a])
+                                || !is_one_sided(self.rules[jb][b]))
                         {
                             self.try_update(site, slowness, frame, jb, &shifted(&ca, b, dir_b));
                         }
