@@ -25,6 +25,8 @@ pub use traveltime::{SphericalTravelTime, TravelTime2d, TravelTime3d};
 mod tests;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests_geometries;
 
 /// Test helper: the fast-marching solve for a velocity given as a function of grid coordinates.

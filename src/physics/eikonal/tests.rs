@@ -1,12 +1,13 @@
 //! Accuracy of the factored fast marching against analytic travel times, and the exactness of
 //! its discrete adjoint (finite differences and a Taylor test).
 
-use ndarray::{Array1, ArrayView1};
+use ndarray::Array1;
 
 use super::fmm::travel_time_at;
 use super::geometry::Cartesian;
 use super::mesh::Mesh;
 use super::solve_for_velocity;
+use super::test_support::{all_pairs, bumps, check_misfit_gradient};
 use super::traveltime::TravelTime2d;
 use crate::physics::ForwardModel;
 
@@ -163,38 +164,7 @@ fn receiver_times_use_interpolated_tau_near_the_source() {
     }
 }
 
-/// A smooth random velocity model on the parameter grid (sum of random Gaussian bumps).
-fn smooth_model(grid: &Mesh<2>, seed: u64) -> Array1<f64> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut uniform = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let bumps: Vec<[f64; 4]> = (0..4)
-        .map(|_| {
-            [
-                uniform() * 5.0,
-                uniform() * 5.0,
-                0.8 + uniform(),
-                (uniform() - 0.5) * 0.8,
-            ]
-        })
-        .collect();
-    Array1::from_iter((0..grid.n_nodes()).map(|i| {
-        let p = grid.position(i);
-        2.0 + 0.05 * p[0]
-            + bumps
-                .iter()
-                .map(|b| {
-                    b[3] * (-((p[0] - b[0]).powi(2) + (p[1] - b[1]).powi(2)) / (b[2] * b[2])).exp()
-                })
-                .sum::<f64>()
-    }))
-}
-
-fn tomography_setup() -> (TravelTime2d, Mesh<2>) {
+fn tomography_model() -> (TravelTime2d, Vec<Vec<f64>>) {
     let grid = Mesh::new([0.0, 0.0], [0.5, 0.5], [11, 11]);
     let stations = [
         [0.37, 0.61],
@@ -205,92 +175,24 @@ fn tomography_setup() -> (TravelTime2d, Mesh<2>) {
         [1.07, 2.49],
         [3.81, 2.06],
     ];
-    let mut pairs = Vec::new();
-    for i in 0..stations.len() {
-        for j in i + 1..stations.len() {
-            pairs.push((i, j));
-        }
-    }
-    (TravelTime2d::new(grid, 3, &stations, &pairs), grid)
+    let model = TravelTime2d::new(grid, 3, &stations, &all_pairs(stations.len()));
+    let positions = (0..grid.n_nodes())
+        .map(|i| grid.position(i).to_vec())
+        .collect();
+    (model, positions)
 }
 
-fn misfit(model: &TravelTime2d, m: ArrayView1<f64>, d_obs: &Array1<f64>, sigma: f64) -> f64 {
-    let mut d = Array1::zeros(model.n_data());
-    model.forward_into(m, d.view_mut()).unwrap();
-    0.5 * d
+/// The exact gradient of the discrete solver: ½ Σ ((T − d)/σ)² against central differences on
+/// three smooth random models, and the Taylor remainder's second-order decay.
+#[test]
+fn discrete_adjoint_is_exact() {
+    let (model, positions) = tomography_model();
+    let truth = bumps(&positions, 99, 2.0, &[5.0, 5.0]);
+    let mut d_obs = Array1::zeros(model.n_data());
+    model.forward_into(truth.view(), d_obs.view_mut()).unwrap();
+    let models: Vec<_> = [1, 2, 3]
         .iter()
-        .zip(d_obs)
-        .map(|(a, b)| ((a - b) / sigma).powi(2))
-        .sum::<f64>()
-}
-
-fn misfit_gradient(
-    model: &TravelTime2d,
-    m: ArrayView1<f64>,
-    d_obs: &Array1<f64>,
-    sigma: f64,
-) -> Array1<f64> {
-    let lin = model.linearize(m).unwrap();
-    let cot = (&lin.data() - d_obs) / (sigma * sigma);
-    let mut g = Array1::zeros(model.n_params());
-    lin.vjp_into(cot.view(), g.view_mut());
-    g
-}
-
-#[test]
-fn discrete_adjoint_matches_central_differences() {
-    let (model, grid) = tomography_setup();
-    let sigma = 0.05;
-    let truth = smooth_model(&grid, 99);
-    let mut d_obs = Array1::zeros(model.n_data());
-    model.forward_into(truth.view(), d_obs.view_mut()).unwrap();
-    for seed in [1, 2, 3] {
-        let m = smooth_model(&grid, seed);
-        let g = misfit_gradient(&model, m.view(), &d_obs, sigma);
-        let mut g_fd = Array1::zeros(m.len());
-        let eps = 1e-5;
-        for j in 0..m.len() {
-            let mut mp = m.clone();
-            mp[j] += eps;
-            let mut mm = m.clone();
-            mm[j] -= eps;
-            g_fd[j] = (misfit(&model, mp.view(), &d_obs, sigma)
-                - misfit(&model, mm.view(), &d_obs, sigma))
-                / (2.0 * eps);
-        }
-        let rel = (&g - &g_fd).mapv(|x| x * x).sum().sqrt() / g_fd.mapv(|x| x * x).sum().sqrt();
-        println!("model {seed}: ‖g − g_fd‖/‖g_fd‖ = {rel:.2e}");
-        assert!(rel < 1e-6, "model {seed}: relative gradient error {rel:e}");
-    }
-}
-
-#[test]
-fn taylor_remainder_decays_at_second_order() {
-    let (model, grid) = tomography_setup();
-    let sigma = 0.05;
-    let truth = smooth_model(&grid, 7);
-    let mut d_obs = Array1::zeros(model.n_data());
-    model.forward_into(truth.view(), d_obs.view_mut()).unwrap();
-    let m = smooth_model(&grid, 5);
-    let direction = smooth_model(&grid, 11).mapv(|v| v - 2.0);
-    let f0 = misfit(&model, m.view(), &d_obs, sigma);
-    let g = misfit_gradient(&model, m.view(), &d_obs, sigma);
-    let slope = g.dot(&direction);
-    let mut previous: Option<f64> = None;
-    println!("\n{:>10} {:>14} {:>8}", "ε", "|remainder|", "ratio");
-    for k in 0..6 {
-        let eps = 1e-2 / 2f64.powi(k);
-        let m_eps = &m + &(eps * &direction);
-        let remainder = (misfit(&model, m_eps.view(), &d_obs, sigma) - f0 - eps * slope).abs();
-        let ratio = previous.map(|p| p / remainder).unwrap_or(f64::NAN);
-        println!("{eps:>10.2e} {remainder:>14.6e} {ratio:>8.3}");
-        if let Some(p) = previous {
-            assert!(
-                (p / remainder - 4.0).abs() < 0.4,
-                "Taylor remainder ratio {} at ε = {eps}",
-                p / remainder
-            );
-        }
-        previous = Some(remainder);
-    }
+        .map(|&s| bumps(&positions, s, 2.1, &[5.0, 5.0]))
+        .collect();
+    check_misfit_gradient(&model, &models, &d_obs, 1e-5);
 }
