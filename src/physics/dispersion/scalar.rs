@@ -1,0 +1,124 @@
+//! The number type the secular functions are written over: `f64`, or `Dual<N>` for exact
+//! derivatives from the same code.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use super::dual::Dual;
+
+pub trait Scalar:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    fn constant(v: f64) -> Self;
+    fn value(self) -> f64;
+    fn sqrt(self) -> Self;
+    fn sin(self) -> Self;
+    fn cos(self) -> Self;
+    fn sinh(self) -> Self;
+    fn cosh(self) -> Self;
+    fn exp(self) -> Self;
+    /// Multiplies by a constant (no derivative of its own).
+    fn scale(self, s: f64) -> Self;
+}
+
+impl Scalar for f64 {
+    fn constant(v: f64) -> Self {
+        v
+    }
+    fn value(self) -> f64 {
+        self
+    }
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    fn sin(self) -> Self {
+        f64::sin(self)
+    }
+    fn cos(self) -> Self {
+        f64::cos(self)
+    }
+    fn sinh(self) -> Self {
+        f64::sinh(self)
+    }
+    fn cosh(self) -> Self {
+        f64::cosh(self)
+    }
+    fn exp(self) -> Self {
+        f64::exp(self)
+    }
+    fn scale(self, s: f64) -> Self {
+        self * s
+    }
+}
+
+impl<const N: usize> Scalar for Dual<N> {
+    fn constant(v: f64) -> Self {
+        Dual::constant(v)
+    }
+    fn value(self) -> f64 {
+        self.v
+    }
+    fn sqrt(self) -> Self {
+        Dual::sqrt(self)
+    }
+    fn sin(self) -> Self {
+        Dual::sin(self)
+    }
+    fn cos(self) -> Self {
+        Dual::cos(self)
+    }
+    fn sinh(self) -> Self {
+        Dual::sinh(self)
+    }
+    fn cosh(self) -> Self {
+        Dual::cosh(self)
+    }
+    fn exp(self) -> Self {
+        Dual::exp(self)
+    }
+    fn scale(self, s: f64) -> Self {
+        Dual::scale(self, s)
+    }
+}
+
+/// C(x) = cosh √x (cos √−x for x < 0) and S(x) = sinh √x / √x (sin √−x / √−x), entire
+/// functions of x, evaluated without a square root of zero (series near x = 0). For √x > 20
+/// both come multiplied by the positive constant e^{−√x} (value part), so that thick evanescent
+/// layers cannot overflow; callers use them where only ratios and signs matter.
+pub fn cosh_sinhc<S: Scalar>(x: S) -> (S, S) {
+    let xv = x.value();
+    if xv > 400.0 {
+        let r = x.sqrt();
+        let r0 = r.value();
+        let (up, down) = ((r - S::constant(r0)).exp(), (-r - S::constant(r0)).exp());
+        ((up + down).scale(0.5), (up - down).scale(0.5) / r)
+    } else if xv > 1e-3 {
+        let r = x.sqrt();
+        (r.cosh(), r.sinh() / r)
+    } else if xv < -1e-3 {
+        let r = (-x).sqrt();
+        (r.cos(), r.sin() / r)
+    } else {
+        // Taylor series to x^5: the next terms are below 1e-18 relative for |x| ≤ 1e-3.
+        let one = S::constant(1.0);
+        let c = one
+            + x.scale(1.0 / 2.0)
+                * (one
+                    + x.scale(1.0 / 12.0)
+                        * (one
+                            + x.scale(1.0 / 30.0)
+                                * (one + x.scale(1.0 / 56.0) * (one + x.scale(1.0 / 90.0)))));
+        let s = one
+            + x.scale(1.0 / 6.0)
+                * (one
+                    + x.scale(1.0 / 20.0)
+                        * (one
+                            + x.scale(1.0 / 42.0)
+                                * (one + x.scale(1.0 / 72.0) * (one + x.scale(1.0 / 110.0)))));
+        (c, s)
+    }
+}
