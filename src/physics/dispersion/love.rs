@@ -165,6 +165,65 @@ impl ShLayers {
     }
 }
 
+/// ∂c/∂(thickness, vs, rho) of one layer for a Love mode (the half-space's thickness is not a
+/// parameter: its entry is zero).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerSensitivity {
+    pub thickness: f64,
+    pub vs: f64,
+    pub rho: f64,
+}
+
+impl ShLayers {
+    /// Phase velocity of mode `mode` at `period` and its derivatives with respect to every
+    /// layer's thickness, shear velocity and density, by implicit differentiation of
+    /// F(c; p) = 0: ∂c/∂p = −F_p / F_c (each F_p from one dual evaluation).
+    pub fn phase_velocity_gradient(
+        &self,
+        period: f64,
+        mode: usize,
+    ) -> Option<(f64, Vec<LayerSensitivity>)> {
+        use super::dual::Dual;
+        let c = self.phase_velocity(period, mode)?;
+        let omega = Dual::<2>::constant(2.0 * std::f64::consts::PI / period);
+        let base = self.as_scalars();
+        let n = base.len();
+        // Derivative 0: c; derivative 1: the parameter (layer i, property q).
+        let partial = |i: usize, q: usize| -> (f64, f64) {
+            let layers: Vec<(Dual<2>, Dual<2>, Dual<2>)> = base
+                .iter()
+                .enumerate()
+                .map(|(j, &(h, b, r))| {
+                    let pick = |value: f64, which: usize| {
+                        if j == i && q == which {
+                            Dual::variable(value, 1)
+                        } else {
+                            Dual::constant(value)
+                        }
+                    };
+                    (pick(h, 0), pick(b, 1), pick(r, 2))
+                })
+                .collect();
+            let (f, _) = secular(&layers, Dual::variable(c, 0), omega);
+            (f.d[0], f.d[1])
+        };
+        let sensitivities = (0..n)
+            .map(|i| {
+                let dc = |q: usize| {
+                    let (f_c, f_p) = partial(i, q);
+                    -f_p / f_c
+                };
+                LayerSensitivity {
+                    thickness: if i + 1 < n { dc(0) } else { 0.0 },
+                    vs: dc(1),
+                    rho: dc(2),
+                }
+            })
+            .collect();
+        Some((c, sensitivities))
+    }
+}
+
 /// A root of `f` in [a, b], where f changes sign, by the Illinois variant of regula falsi
 /// (the bracket always holds the root; superlinear), to a few ulps.
 fn refine_root(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {

@@ -157,3 +157,44 @@ fn thick_layers_at_short_periods_do_not_overflow() {
         assert!(deep.group_velocity(period, 0).unwrap().is_finite());
     }
 }
+
+/// ∂c/∂(h, β, ρ) of every layer against central differences of the phase velocity.
+#[test]
+fn love_phase_velocity_gradients_match_central_differences() {
+    let model = ShLayers {
+        thickness: vec![2.0, 5.0, 8.0, 0.0],
+        vs: vec![3.4, 2.6, 3.7, 4.6],
+        rho: vec![2.6, 2.5, 2.9, 3.3],
+    };
+    for (period, mode) in [(2.0, 0), (3.0, 1), (12.0, 0)] {
+        let (c, grad) = model.phase_velocity_gradient(period, mode).unwrap();
+        let mut analytic = Vec::new();
+        let mut numeric = Vec::new();
+        for i in 0..4 {
+            for q in 0..3 {
+                if i == 3 && q == 0 {
+                    continue; // the half-space has no thickness
+                }
+                let g = [grad[i].thickness, grad[i].vs, grad[i].rho][q];
+                let value = |m: &ShLayers| [m.thickness[i], m.vs[i], m.rho[i]][q];
+                let eps = 1e-6 * value(&model);
+                let shifted = |delta: f64| {
+                    let mut m = model.clone();
+                    match q {
+                        0 => m.thickness[i] += delta,
+                        1 => m.vs[i] += delta,
+                        _ => m.rho[i] += delta,
+                    }
+                    m.phase_velocity(period, mode).unwrap()
+                };
+                analytic.push(g);
+                numeric.push((shifted(eps) - shifted(-eps)) / (2.0 * eps));
+            }
+        }
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let diff: Vec<f64> = analytic.iter().zip(&numeric).map(|(a, b)| a - b).collect();
+        let rel = norm(&diff) / norm(&numeric);
+        println!("T = {period} s, mode {mode}: c = {c:.6}, ‖∂c − ∂c_fd‖/‖∂c_fd‖ = {rel:.2e}");
+        assert!(rel < 1e-6, "T = {period}, mode {mode}: {rel:e}");
+    }
+}
