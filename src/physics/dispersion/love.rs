@@ -154,7 +154,7 @@ impl ShLayers {
         use super::dual::Dual;
         let c = self.phase_velocity(period, mode)?;
         let omega = 2.0 * std::f64::consts::PI / period;
-        let layers: Vec<(Dual<2>, Dual<2>, Dual<2>)> = self
+        let layers: Vec<(Dual<f64, 2>, Dual<f64, 2>, Dual<f64, 2>)> = self
             .as_scalars()
             .into_iter()
             .map(|(h, b, r)| (Dual::constant(h), Dual::constant(b), Dual::constant(r)))
@@ -185,12 +185,12 @@ impl ShLayers {
     ) -> Option<(f64, Vec<LayerSensitivity>)> {
         use super::dual::Dual;
         let c = self.phase_velocity(period, mode)?;
-        let omega = Dual::<2>::constant(2.0 * std::f64::consts::PI / period);
+        let omega = Dual::<f64, 2>::constant(2.0 * std::f64::consts::PI / period);
         let base = self.as_scalars();
         let n = base.len();
         // Derivative 0: c; derivative 1: the parameter (layer i, property q).
         let partial = |i: usize, q: usize| -> (f64, f64) {
-            let layers: Vec<(Dual<2>, Dual<2>, Dual<2>)> = base
+            let layers: Vec<(Dual<f64, 2>, Dual<f64, 2>, Dual<f64, 2>)> = base
                 .iter()
                 .enumerate()
                 .map(|(j, &(h, b, r))| {
@@ -221,6 +221,62 @@ impl ShLayers {
             })
             .collect();
         Some((c, sensitivities))
+    }
+}
+
+impl ShLayers {
+    /// Group velocity of mode `mode` at `period` and its derivatives with respect to every
+    /// layer's thickness, shear velocity and density. With c_ω = −F_ω/F_c and
+    /// U = c / (1 − ω c_ω / c), the total derivative along the root c(p) needs F's second
+    /// derivatives in (c, ω, p), which one nested-dual evaluation per parameter gives.
+    pub fn group_velocity_gradient(
+        &self,
+        period: f64,
+        mode: usize,
+    ) -> Option<(f64, Vec<LayerSensitivity>)> {
+        use super::dual::{Dual, hyper_variable};
+        type H = Dual<Dual<f64, 3>, 3>;
+        let c = self.phase_velocity(period, mode)?;
+        let omega = 2.0 * std::f64::consts::PI / period;
+        let base = self.as_scalars();
+        let n = base.len();
+        let mut u = f64::NAN;
+        let mut derivative = |i: usize, q: usize| -> f64 {
+            let layers: Vec<(H, H, H)> = base
+                .iter()
+                .enumerate()
+                .map(|(j, &(h, b, r))| {
+                    let pick = |value: f64, which: usize| {
+                        if j == i && q == which {
+                            hyper_variable(value, 2)
+                        } else {
+                            H::constant(value)
+                        }
+                    };
+                    (pick(h, 0), pick(b, 1), pick(r, 2))
+                })
+                .collect();
+            let (f, _) = secular(&layers, hyper_variable(c, 0), hyper_variable(omega, 1));
+            let (f_c, f_w, f_p) = (f.d[0].v, f.d[1].v, f.d[2].v);
+            let (f_cc, f_cw, f_cp, f_wp) = (f.d[0].d[0], f.d[0].d[1], f.d[0].d[2], f.d[1].d[2]);
+            let dc_dp = -f_p / f_c;
+            let c_w = -f_w / f_c;
+            let g_c = -(f_cw * f_c - f_w * f_cc) / (f_c * f_c);
+            let g_p = -(f_wp * f_c - f_w * f_cp) / (f_c * f_c);
+            let dcw_dp = g_c * dc_dp + g_p;
+            let denominator = 1.0 - omega * c_w / c;
+            u = c / denominator;
+            let d_denominator = -omega * (dcw_dp * c - c_w * dc_dp) / (c * c);
+            (dc_dp * denominator - c * d_denominator) / (denominator * denominator)
+        };
+        let sensitivities = (0..n)
+            .map(|i| LayerSensitivity {
+                thickness: if i + 1 < n { derivative(i, 0) } else { 0.0 },
+                vs: derivative(i, 1),
+                rho: derivative(i, 2),
+            })
+            .collect();
+        Some((u, sensitivities))
     }
 }
 

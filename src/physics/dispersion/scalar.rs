@@ -1,9 +1,7 @@
-//! The number type the secular functions are written over: `f64`, or `Dual<N>` for exact
-//! derivatives from the same code.
+//! The number type the secular functions are written over: `f64`, or `Dual` (possibly nested)
+//! for exact derivatives from the same code.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
-
-use super::dual::Dual;
 
 pub trait Scalar:
     Copy
@@ -52,36 +50,6 @@ impl Scalar for f64 {
     }
     fn scale(self, s: f64) -> Self {
         self * s
-    }
-}
-
-impl<const N: usize> Scalar for Dual<N> {
-    fn constant(v: f64) -> Self {
-        Dual::constant(v)
-    }
-    fn value(self) -> f64 {
-        self.v
-    }
-    fn sqrt(self) -> Self {
-        Dual::sqrt(self)
-    }
-    fn sin(self) -> Self {
-        Dual::sin(self)
-    }
-    fn cos(self) -> Self {
-        Dual::cos(self)
-    }
-    fn sinh(self) -> Self {
-        Dual::sinh(self)
-    }
-    fn cosh(self) -> Self {
-        Dual::cosh(self)
-    }
-    fn exp(self) -> Self {
-        Dual::exp(self)
-    }
-    fn scale(self, s: f64) -> Self {
-        Dual::scale(self, s)
     }
 }
 

@@ -158,43 +158,62 @@ fn thick_layers_at_short_periods_do_not_overflow() {
     }
 }
 
-/// ∂c/∂(h, β, ρ) of every layer against central differences of the phase velocity.
+/// ∂c/∂(h, β, ρ) and ∂U/∂(h, β, ρ) of every layer against central differences.
 #[test]
-fn love_phase_velocity_gradients_match_central_differences() {
+fn love_velocity_gradients_match_central_differences() {
     let model = ShLayers {
         thickness: vec![2.0, 5.0, 8.0, 0.0],
         vs: vec![3.4, 2.6, 3.7, 4.6],
         rho: vec![2.6, 2.5, 2.9, 3.3],
     };
-    for (period, mode) in [(2.0, 0), (3.0, 1), (12.0, 0)] {
-        let (c, grad) = model.phase_velocity_gradient(period, mode).unwrap();
-        let mut analytic = Vec::new();
-        let mut numeric = Vec::new();
-        for i in 0..4 {
-            for q in 0..3 {
-                if i == 3 && q == 0 {
-                    continue; // the half-space has no thickness
-                }
-                let g = [grad[i].thickness, grad[i].vs, grad[i].rho][q];
-                let value = |m: &ShLayers| [m.thickness[i], m.vs[i], m.rho[i]][q];
-                let eps = 1e-6 * value(&model);
-                let shifted = |delta: f64| {
-                    let mut m = model.clone();
-                    match q {
-                        0 => m.thickness[i] += delta,
-                        1 => m.vs[i] += delta,
-                        _ => m.rho[i] += delta,
+    type Velocity = fn(&ShLayers, f64, usize) -> Option<f64>;
+    type Gradient = fn(&ShLayers, f64, usize) -> Option<(f64, Vec<super::love::LayerSensitivity>)>;
+    let kinds: [(&str, Velocity, Gradient, f64); 2] = [
+        (
+            "phase",
+            ShLayers::phase_velocity,
+            ShLayers::phase_velocity_gradient,
+            1e-6,
+        ),
+        (
+            "group",
+            ShLayers::group_velocity,
+            ShLayers::group_velocity_gradient,
+            1e-4,
+        ),
+    ];
+    for (kind, velocity, gradient, step) in kinds {
+        for (period, mode) in [(2.0, 0), (3.0, 1), (12.0, 0)] {
+            let (value, grad) = gradient(&model, period, mode).unwrap();
+            assert!((value - velocity(&model, period, mode).unwrap()).abs() < 1e-12);
+            let (mut analytic, mut numeric) = (Vec::new(), Vec::new());
+            for i in 0..4 {
+                for q in 0..3 {
+                    if i == 3 && q == 0 {
+                        continue; // the half-space has no thickness
                     }
-                    m.phase_velocity(period, mode).unwrap()
-                };
-                analytic.push(g);
-                numeric.push((shifted(eps) - shifted(-eps)) / (2.0 * eps));
+                    let shifted = |delta: f64| {
+                        let mut m = model.clone();
+                        let p = match q {
+                            0 => &mut m.thickness[i],
+                            1 => &mut m.vs[i],
+                            _ => &mut m.rho[i],
+                        };
+                        *p += delta;
+                        velocity(&m, period, mode).unwrap()
+                    };
+                    let eps = step * [model.thickness[i], model.vs[i], model.rho[i]][q];
+                    analytic.push([grad[i].thickness, grad[i].vs, grad[i].rho][q]);
+                    numeric.push((shifted(eps) - shifted(-eps)) / (2.0 * eps));
+                }
             }
+            let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let diff: Vec<f64> = analytic.iter().zip(&numeric).map(|(a, b)| a - b).collect();
+            let rel = norm(&diff) / norm(&numeric);
+            println!(
+                "{kind} T = {period} s, mode {mode}: {value:.6} km/s, ‖∂ − ∂_fd‖/‖∂_fd‖ = {rel:.2e}"
+            );
+            assert!(rel < 1e-6, "{kind} T = {period}, mode {mode}: {rel:e}");
         }
-        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let diff: Vec<f64> = analytic.iter().zip(&numeric).map(|(a, b)| a - b).collect();
-        let rel = norm(&diff) / norm(&numeric);
-        println!("T = {period} s, mode {mode}: c = {c:.6}, ‖∂c − ∂c_fd‖/‖∂c_fd‖ = {rel:.2e}");
-        assert!(rel < 1e-6, "T = {period}, mode {mode}: {rel:e}");
     }
 }
