@@ -26,6 +26,12 @@ pub enum PhysicsError {
     WrongModelLength { got: usize, expected: usize },
     #[error("fast marching left node {node} unreached (no causal update found)")]
     Unreached { node: usize },
+    #[error("layer {layer}: {what} is {value}")]
+    BadLayer {
+        layer: usize,
+        what: String,
+        value: f64,
+    },
 }
 
 impl From<PhysicsError> for Error {

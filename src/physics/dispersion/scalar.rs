@@ -55,15 +55,29 @@ impl Scalar for f64 {
 
 /// C(x) = cosh √x (cos √−x for x < 0) and S(x) = sinh √x / √x (sin √−x / √−x), entire
 /// functions of x, evaluated without a square root of zero (series near x = 0). For √x > 20
-/// both come multiplied by the positive constant e^{−√x} (value part), so that thick evanescent
-/// layers cannot overflow; callers use them where only ratios and signs matter.
-pub fn cosh_sinhc<S: Scalar>(x: S) -> (S, S) {
+/// both come multiplied by the positive constant e^{−√x} (value part), returned as its
+/// logarithm, so that thick evanescent layers cannot overflow; callers rescale what they
+/// combine with them by the same constant.
+pub fn cosh_sinhc_scaled<S: Scalar>(x: S) -> (S, S, f64) {
     let xv = x.value();
     if xv > 400.0 {
         let r = x.sqrt();
         let r0 = r.value();
         let (up, down) = ((r - S::constant(r0)).exp(), (-r - S::constant(r0)).exp());
-        ((up + down).scale(0.5), (up - down).scale(0.5) / r)
+        ((up + down).scale(0.5), (up - down).scale(0.5) / r, r0)
+    } else {
+        let (c, s) = cosh_sinhc(x);
+        (c, s, 0.0)
+    }
+}
+
+/// C(x) and S(x) as in `cosh_sinhc_scaled`, unscaled below √x = 20 and scaled above: for
+/// callers where a common positive factor of C and S does not matter.
+pub fn cosh_sinhc<S: Scalar>(x: S) -> (S, S) {
+    let xv = x.value();
+    if xv > 400.0 {
+        let (c, s, _) = cosh_sinhc_scaled(x);
+        (c, s)
     } else if xv > 1e-3 {
         let r = x.sqrt();
         (r.cosh(), r.sinh() / r)
