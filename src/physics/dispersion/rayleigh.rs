@@ -122,7 +122,7 @@ pub fn rayleigh_bracket(model: &LayeredModel, omega: f64, mode: usize) -> Option
                 return Some((c0, c1));
             }
             found += 1;
-        } else if f0.abs() < f_prev.abs() && f0.abs() < f1.abs() {
+        } else if f_prev * f0 > 0.0 && f0.abs() < f_prev.abs() && f0.abs() < f1.abs() {
             // |F| dips at c0 without a sign change on either side: look for a hidden pair of
             // roots in [c_prev, c1], whose ends have the sign of F at c0.
             let mut previous = (c_prev, f_prev);
