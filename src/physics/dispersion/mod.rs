@@ -9,6 +9,7 @@
 
 pub mod curves;
 pub mod dual;
+pub mod forward;
 pub mod love;
 pub mod model;
 pub mod rayleigh;
