@@ -108,7 +108,7 @@ fn cases() -> Vec<Case> {
                 c
             },
             args: &[],
-            expect: "data.txt: has 2 data, the matrix has 30 rows",
+            expect: "data.txt: has 2 data, the matrix has 30",
         },
         Case {
             name: "NaN in data",

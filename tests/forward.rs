@@ -74,18 +74,22 @@ fn asymmetric_model_files_give_analytic_times() {
 
 #[test]
 fn committed_synthetic_data_are_reproduced_from_their_recipes() {
-    for (truth, seed, data) in [
+    // (truth config, noise seed, data file, column of the values)
+    for (truth, seed, data, column) in [
         (
             "configs/b1/truth.yaml",
             "2026",
             "configs/b1/traveltimes.txt",
+            2,
         ),
-        ("configs/b2/truth.yaml", "61", "configs/b2/picks.txt"),
+        ("configs/b2/truth.yaml", "61", "configs/b2/picks.txt", 2),
         (
             "configs/tomo3d/truth.yaml",
             "24",
             "configs/tomo3d/picks.txt",
+            2,
         ),
+        ("configs/b5/truth.yaml", "5", "configs/b5/data.txt", 0),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("times.txt");
@@ -105,7 +109,7 @@ fn committed_synthetic_data_are_reproduced_from_their_recipes() {
             .unwrap()
             .lines()
             .filter(|l| !l.starts_with('#'))
-            .map(|l| l.split_whitespace().nth(2).unwrap().to_owned())
+            .map(|l| l.split_whitespace().nth(column).unwrap().to_owned())
             .collect();
         assert_eq!(made, committed, "{data}");
     }

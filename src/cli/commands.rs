@@ -90,6 +90,17 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
+        Command::Bench {
+            which: super::BenchKind::Dispersion { python, reps },
+        } => {
+            if comm.is_root() {
+                print!(
+                    "{}",
+                    super::bench_dispersion::dispersion(&python, reps.max(1))?
+                );
+            }
+            Ok(())
+        }
         Command::Inspect { file } => {
             if comm.is_root() {
                 print!("{}", super::inspect::report(&file)?);

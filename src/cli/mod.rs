@@ -5,6 +5,7 @@
 //! on several ranks ends them all (MPI_Abort), so that no rank waits in a collective.
 
 mod bench;
+mod bench_dispersion;
 mod commands;
 mod inspect;
 
@@ -83,6 +84,16 @@ pub enum BenchKind {
         reps_2d: usize,
         #[arg(long, default_value_t = 5)]
         reps_3d: usize,
+    },
+    /// Dispersion curves vs disba: 3 and 20 layers, Rayleigh and Love, phase and group, modes 0
+    /// and 2, 40 periods.
+    Dispersion {
+        /// Python with disba installed (scripts/install_bench_peers.sh).
+        #[arg(long, default_value = ".venv-bench/bin/python")]
+        python: PathBuf,
+        /// Timed repeats per curve.
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
     },
 }
 

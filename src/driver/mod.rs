@@ -8,11 +8,11 @@ mod record;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::core::config::spec::{MethodSpec, RunSpec};
+use crate::core::config::spec::{InitSpec, MethodSpec, RunSpec};
 use crate::core::error::{Error, Result};
 use crate::core::io::output::{History, Status};
 use crate::core::io::results::read_checkpoint;
-use crate::core::parallel::Comm;
+use crate::core::parallel::{Comm, Partition};
 use crate::inference::{RunContext, StepStats, build_method};
 use crate::posterior::{LogDensity, Posterior};
 use observers::{CheckpointWriter, Observer, Progress, StepEvent};
@@ -62,7 +62,10 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         MethodSpec::Svgd(s) => &s.init,
         MethodSpec::Mh(m) => &m.init,
     };
-    let initial = posterior.initial_members(init, spec.seed, method.n_members());
+    let initial = match init {
+        InitSpec::Prior => admissible_prior_draws(&posterior, spec.seed, method.n_members(), comm)?,
+        InitSpec::Members(_) => posterior.initial_members(init, spec.seed, method.n_members()),
+    };
     let mut ctx = RunContext::new(
         &posterior,
         comm,
@@ -143,4 +146,52 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         iterations: total,
         wall_seconds,
     })
+}
+
+/// Most prior draws tried per member before giving up.
+const MAX_INIT_ATTEMPTS: usize = 1000;
+
+/// Initial members drawn from the prior where the forward model works: member i takes the first
+/// of its draws (seed, init, i, attempt = 0, 1, ...) with a finite log posterior (a random prior
+/// model may lack a mode that the data have, say). Each rank draws for the members it owns; the
+/// rows are gathered by global index, so the result does not depend on the rank count.
+fn admissible_prior_draws(
+    posterior: &Posterior,
+    seed: u64,
+    n: usize,
+    comm: &dyn Comm,
+) -> Result<ndarray::Array2<f64>> {
+    let dim = posterior.dim();
+    let owned = Partition::new(n, comm.size()).owned(comm.rank());
+    let mut local = Vec::with_capacity(owned.len() * (dim + 1));
+    for member in owned {
+        let mut found = None;
+        for attempt in 0..MAX_INIT_ATTEMPTS {
+            let x = posterior.prior_draw(seed, member, attempt);
+            let lp = posterior.log_prob(x.view().insert_axis(ndarray::Axis(0)))?[0];
+            if lp.is_finite() {
+                found = Some(x);
+                break;
+            }
+        }
+        match found {
+            Some(x) => {
+                local.extend(x.iter());
+                local.push(1.0);
+            }
+            None => {
+                local.extend(std::iter::repeat_n(0.0, dim));
+                local.push(0.0);
+            }
+        }
+    }
+    let partition = Partition::new(n, comm.size());
+    let all = comm.all_gather_rows(&partition, dim + 1, &local);
+    let rows = ndarray::Array2::from_shape_vec((n, dim + 1), all).expect("gathered length");
+    if let Some(member) = (0..n).find(|&i| rows[[i, dim]] == 0.0) {
+        return Err(Error::Run(format!(
+            "member {member}: none of {MAX_INIT_ATTEMPTS} prior draws gives a finite posterior (the forward model fails everywhere the prior puts its mass); narrow the prior or give method.init a file"
+        )));
+    }
+    Ok(rows.slice(ndarray::s![.., ..dim]).to_owned())
 }

@@ -99,17 +99,24 @@ impl Posterior {
         m
     }
 
-    /// Initial members in the unconstrained space: member-keyed prior draws or the given file.
+    /// Initial members in the unconstrained space: member-keyed prior draws (attempt 0) or the
+    /// given file.
     pub fn initial_members(&self, init: &InitSpec, seed: u64, n_members: usize) -> Array2<f64> {
         let mut x = Array2::zeros((n_members, self.dim()));
         for (i, mut row) in x.axis_iter_mut(Axis(0)).enumerate() {
             let m = match init {
-                InitSpec::Prior => self.prior.draw_marginals(seed, i),
+                InitSpec::Prior => self.prior.draw_marginals(seed, i, 0),
                 InitSpec::Members(members) => members.row(i).to_owned(),
             };
             row.assign(&self.transform.to_unconstrained(m.view()));
         }
         x
+    }
+
+    /// Prior draw number `attempt` of `member`, in the unconstrained space.
+    pub fn prior_draw(&self, seed: u64, member: usize, attempt: usize) -> Array1<f64> {
+        self.transform
+            .to_unconstrained(self.prior.draw_marginals(seed, member, attempt).view())
     }
 
     /// Everything but the forward model for one member: log prior + log|J| and its gradient

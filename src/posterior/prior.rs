@@ -84,10 +84,10 @@ impl Prior {
         lp
     }
 
-    /// A draw from the marginals for `member` (physical units), from the stream
-    /// (seed, init, member, 0).
-    pub fn draw_marginals(&self, seed: u64, member: usize) -> Array1<f64> {
-        let mut rng = member_rng(seed, Purpose::Init, member as u64, 0);
+    /// Draw number `attempt` from the marginals for `member` (physical units), from the stream
+    /// (seed, init, member, attempt).
+    pub fn draw_marginals(&self, seed: u64, member: usize, attempt: usize) -> Array1<f64> {
+        let mut rng = member_rng(seed, Purpose::Init, member as u64, attempt as u64);
         match &self.marginals {
             Marginals::Uniform { lower, upper } => Array1::from_iter((0..lower.len()).map(|j| {
                 // Open interval, so that the unconstrained image is finite.

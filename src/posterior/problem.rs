@@ -1,10 +1,17 @@
-//! From a checked problem spec to its forward model, and the grid coordinates of its parameters.
+//! From a checked problem spec to its forward model, and the coordinates of its parameters.
 
 use ndarray::Array1;
 
-use crate::core::config::spec::{GeometrySpec, GridSpec, ProblemSpec, TravelTimeSpec};
+use crate::core::config::spec::{
+    DispersionParameters, DispersionSpec, GeometrySpec, GridSpec, ProblemSpec, RhoRuleSpec,
+    TravelTimeSpec, VelocityKindSpec, VpRuleSpec, WaveKind,
+};
 use crate::core::io::names::var;
 use crate::physics::ForwardModel;
+use crate::physics::dispersion::forward::{
+    Curve, DispersionForward, Parameterization, RhoRule, VelocityKind, VpRule,
+};
+use crate::physics::dispersion::{LayeredModel, Wave};
 use crate::physics::eikonal::{Mesh, SphericalTravelTime, TravelTime2d, TravelTime3d};
 use crate::physics::linear::LinearForward;
 
@@ -23,8 +30,52 @@ fn stations<const D: usize>(t: &TravelTimeSpec) -> Vec<[f64; D]> {
         .collect()
 }
 
+fn dispersion(d: &DispersionSpec) -> DispersionForward {
+    let m = &d.model;
+    let reference = LayeredModel::new(
+        m.thickness.clone(),
+        m.vp.clone(),
+        m.vs.clone(),
+        m.rho.clone(),
+    )
+    .expect("validated layers");
+    let curves = d
+        .curves
+        .iter()
+        .map(|c| Curve {
+            wave: match c.wave {
+                WaveKind::Rayleigh => Wave::Rayleigh,
+                WaveKind::Love => Wave::Love,
+            },
+            velocity: match c.velocity {
+                VelocityKindSpec::Phase => VelocityKind::Phase,
+                VelocityKindSpec::Group => VelocityKind::Group,
+            },
+            mode: c.mode,
+            periods: c.periods.clone(),
+        })
+        .collect();
+    let parameterization = match d.parameters {
+        DispersionParameters::All => Parameterization::All,
+        DispersionParameters::Vs => Parameterization::Vs {
+            vp: match d.vp {
+                VpRuleSpec::Fixed => VpRule::Fixed,
+                VpRuleSpec::Linear([a, b]) => VpRule::Linear { a, b },
+                VpRuleSpec::Ratio(r) => VpRule::Ratio(r),
+            },
+            rho: match d.rho {
+                RhoRuleSpec::Fixed => RhoRule::Fixed,
+                RhoRuleSpec::PowerOfVp([a, b]) => RhoRule::PowerOfVp { a, b },
+                RhoRuleSpec::RatioToVp(r) => RhoRule::RatioToVp(r),
+            },
+        },
+    };
+    DispersionForward::new(reference, curves, parameterization)
+}
+
 pub fn build_forward_model(spec: &ProblemSpec) -> Box<dyn ForwardModel> {
     match spec {
+        ProblemSpec::Dispersion(d) => Box::new(dispersion(d)),
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
         ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {
             (2, GeometrySpec::Cartesian) => Box::new(TravelTime2d::new(

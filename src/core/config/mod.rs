@@ -4,6 +4,7 @@
 //! applied to the YAML tree before parsing.
 
 mod check;
+mod dispersion;
 mod method;
 mod problem;
 pub mod raw;

@@ -24,6 +24,9 @@ pub(super) fn check_problem(
         RawProblem::Traveltime2d(t) => {
             check_traveltime(t, 2, dir, issues).map(ProblemSpec::TravelTime)
         }
+        RawProblem::Dispersion(d) => {
+            super::dispersion::check_dispersion(d, dir, issues).map(ProblemSpec::Dispersion)
+        }
         RawProblem::Traveltime3d(t) => {
             check_traveltime(t, 3, dir, issues).map(ProblemSpec::TravelTime)
         }
@@ -61,7 +64,7 @@ fn check_linear(raw: &RawLinear, dir: &Path, issues: &mut Issues) -> Option<Line
         return None;
     }
     let (n_data, n_params) = matrix.dim();
-    let data = check_value_data(raw.data.as_ref(), n_data, dir, issues);
+    let data = check_value_data(raw.data.as_ref(), n_data, dir, issues, "the matrix has");
     let reference_model = raw.reference_model.as_ref().and_then(|r| {
         read_values(
             r,
@@ -80,11 +83,14 @@ fn check_linear(raw: &RawLinear, dir: &Path, issues: &mut Issues) -> Option<Line
 }
 
 /// Data of a linear problem: a file of `value [sigma]` lines, or σ only.
-fn check_value_data(
+/// Observed values, `value [sigma]` per line; `expected` names what fixes their count (for the
+/// message: "the matrix has", "the curves have").
+pub(super) fn check_value_data(
     raw: Option<&RawData>,
     n_data: usize,
     dir: &Path,
     issues: &mut Issues,
+    expected: &str,
 ) -> Option<DataSpec> {
     let default = RawData::default();
     let raw = raw.unwrap_or(&default);
@@ -108,7 +114,7 @@ fn check_value_data(
     let key = "problem.data.file";
     if !issues.check(table.rows.len() == n_data, key, || {
         format!(
-            "{}: has {} data, the matrix has {n_data} rows",
+            "{}: has {} data, {expected} {n_data}",
             path.display(),
             table.rows.len()
         )

@@ -38,6 +38,8 @@ pub enum RawProblem {
     Traveltime2d(RawTravelTime),
     /// 3D Cartesian travel-time tomography.
     Traveltime3d(RawTravelTime),
+    /// Surface-wave dispersion curves of a layered model.
+    Dispersion(RawDispersion),
 }
 
 /// A file reference: `{file: path}`.
@@ -122,6 +124,90 @@ pub struct RawTravelTime {
     pub data: Option<RawData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_model: Option<RawValues>,
+}
+
+/// A layered model, top down; the last layer is the half-space (its thickness is ignored).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLayers {
+    /// km
+    pub thickness: Vec<f64>,
+    /// km/s
+    pub vp: Vec<f64>,
+    /// km/s
+    pub vs: Vec<f64>,
+    /// g/cm³
+    pub rho: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaveKind {
+    Rayleigh,
+    Love,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VelocityKindRaw {
+    Phase,
+    Group,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCurve {
+    pub wave: WaveKind,
+    pub velocity: VelocityKindRaw,
+    pub mode: usize,
+    /// s
+    pub periods: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DispersionParameters {
+    /// One Vs per layer; Vp and density follow `vp` and `rho`.
+    Vs,
+    /// Thickness (above the half-space), Vp, Vs and density of every layer.
+    All,
+}
+
+/// Vp with Vs-only parameters: `fixed` (the model's), `{linear: [a, b]}` (a Vs + b) or
+/// `{ratio: r}` (r Vs).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawVpRule {
+    Fixed,
+    Linear([f64; 2]),
+    Ratio(f64),
+}
+
+/// Density with Vs-only parameters: `fixed`, `{power_of_vp: [a, b]}` (a Vp^b) or
+/// `{ratio_to_vp: r}` (r Vp).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRhoRule {
+    Fixed,
+    PowerOfVp([f64; 2]),
+    RatioToVp(f64),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDispersion {
+    /// The reference (or true) model; `forward` uses it without --model.
+    pub model: RawLayers,
+    pub curves: Vec<RawCurve>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<DispersionParameters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vp: Option<RawVpRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rho: Option<RawRhoRule>,
+    /// Observed values in curve order, `value [sigma]` per line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<RawData>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -36,6 +36,7 @@ pub struct ConfigSource {
 pub enum ProblemSpec {
     Linear(LinearSpec),
     TravelTime(TravelTimeSpec),
+    Dispersion(DispersionSpec),
 }
 
 impl ProblemSpec {
@@ -44,6 +45,7 @@ impl ProblemSpec {
             ProblemSpec::Linear(_) => "linear",
             ProblemSpec::TravelTime(t) if t.grid.dims() == 3 => "traveltime3d",
             ProblemSpec::TravelTime(_) => "traveltime2d",
+            ProblemSpec::Dispersion(_) => "dispersion",
         }
     }
 
@@ -51,6 +53,7 @@ impl ProblemSpec {
         match self {
             ProblemSpec::Linear(l) => l.matrix.ncols(),
             ProblemSpec::TravelTime(t) => t.grid.n_nodes(),
+            ProblemSpec::Dispersion(d) => d.n_params(),
         }
     }
 
@@ -58,6 +61,7 @@ impl ProblemSpec {
         match self {
             ProblemSpec::Linear(l) => &l.data,
             ProblemSpec::TravelTime(t) => &t.data,
+            ProblemSpec::Dispersion(d) => &d.data,
         }
     }
 
@@ -65,6 +69,7 @@ impl ProblemSpec {
         match self {
             ProblemSpec::Linear(l) => l.reference_model.as_ref(),
             ProblemSpec::TravelTime(t) => t.reference_model.as_ref(),
+            ProblemSpec::Dispersion(d) => Some(&d.reference_model),
         }
     }
 
@@ -74,6 +79,7 @@ impl ProblemSpec {
         match self {
             ProblemSpec::Linear(l) => vec![l.matrix.ncols()],
             ProblemSpec::TravelTime(t) => t.grid.shape.clone(),
+            ProblemSpec::Dispersion(d) => vec![d.n_params()],
         }
     }
 }
@@ -146,6 +152,50 @@ pub struct TravelTimeSpec {
     pub pairs: Vec<(usize, usize)>,
     pub data: DataSpec,
     pub reference_model: Option<Array1<f64>>,
+}
+
+pub use super::raw::{
+    DispersionParameters, RawRhoRule as RhoRuleSpec, RawVpRule as VpRuleSpec,
+    VelocityKindRaw as VelocityKindSpec, WaveKind,
+};
+
+/// A layered model, top down, the last layer the half-space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayersSpec {
+    pub thickness: Vec<f64>,
+    pub vp: Vec<f64>,
+    pub vs: Vec<f64>,
+    pub rho: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveSpec {
+    pub wave: WaveKind,
+    pub velocity: VelocityKindSpec,
+    pub mode: usize,
+    pub periods: Vec<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DispersionSpec {
+    pub model: LayersSpec,
+    pub curves: Vec<CurveSpec>,
+    pub parameters: DispersionParameters,
+    pub vp: VpRuleSpec,
+    pub rho: RhoRuleSpec,
+    pub data: DataSpec,
+    /// The parameter vector of `model` (Vs per layer, or thickness, Vp, Vs, density blocks).
+    pub reference_model: Array1<f64>,
+}
+
+impl DispersionSpec {
+    pub fn n_params(&self) -> usize {
+        let n = self.model.vs.len();
+        match self.parameters {
+            DispersionParameters::Vs => n,
+            DispersionParameters::All => 4 * n - 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

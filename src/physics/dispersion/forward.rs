@@ -62,14 +62,26 @@ pub struct DispersionForward {
 }
 
 impl DispersionForward {
-    pub fn new(reference: LayeredModel, curves: Vec<Curve>, parameterization: Parameterization) -> Self {
+    pub fn new(
+        reference: LayeredModel,
+        curves: Vec<Curve>,
+        parameterization: Parameterization,
+    ) -> Self {
         let n_data = curves.iter().map(|c| c.periods.len()).sum();
-        DispersionForward { reference, curves, parameterization, n_data }
+        DispersionForward {
+            reference,
+            curves,
+            parameterization,
+            n_data,
+        }
     }
 
     /// The layered model of a parameter vector, and d(property)/d(vs) per layer for the Vs
     /// parameterisation (None for `All`).
-    fn model(&self, m: ArrayView1<f64>) -> Result<(LayeredModel, Option<Vec<(f64, f64)>>), PhysicsError> {
+    fn model(
+        &self,
+        m: ArrayView1<f64>,
+    ) -> Result<(LayeredModel, Option<Vec<(f64, f64)>>), PhysicsError> {
         check_model(m, self.n_params())?;
         let r = &self.reference;
         let n = r.n_layers();
@@ -77,12 +89,22 @@ impl DispersionForward {
             Parameterization::All => {
                 let mut thickness = m.slice(ndarray::s![..n - 1]).to_vec();
                 thickness.push(0.0);
-                let block = |k: usize| m.slice(ndarray::s![n - 1 + k * n..n - 1 + (k + 1) * n]).to_vec();
-                Ok((LayeredModel::new(thickness, block(0), block(1), block(2))?, None))
+                let block = |k: usize| {
+                    m.slice(ndarray::s![n - 1 + k * n..n - 1 + (k + 1) * n])
+                        .to_vec()
+                };
+                Ok((
+                    LayeredModel::new(thickness, block(0), block(1), block(2))?,
+                    None,
+                ))
             }
             Parameterization::Vs { vp, rho } => {
                 let vs = m.to_vec();
-                let (mut vps, mut rhos, mut chain) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+                let (mut vps, mut rhos, mut chain) = (
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                );
                 for i in 0..n {
                     let (p, dp) = match vp {
                         VpRule::Linear { a, b } => (a * vs[i] + b, a),
@@ -98,13 +120,20 @@ impl DispersionForward {
                     rhos.push(d);
                     chain.push((dp, dd_dp * dp));
                 }
-                Ok((LayeredModel::new(r.thickness.clone(), vps, vs, rhos)?, Some(chain)))
+                Ok((
+                    LayeredModel::new(r.thickness.clone(), vps, vs, rhos)?,
+                    Some(chain),
+                ))
             }
         }
     }
 
     /// Values (NaN where a mode does not exist) and, when asked, each datum's sensitivities.
-    fn evaluate(&self, model: &LayeredModel, with_gradient: bool) -> (Array1<f64>, Vec<Option<Vec<LayerSensitivity>>>) {
+    fn evaluate(
+        &self,
+        model: &LayeredModel,
+        with_gradient: bool,
+    ) -> (Array1<f64>, Vec<Option<Vec<LayerSensitivity>>>) {
         let mut values = Array1::from_elem(self.n_data, f64::NAN);
         let mut sens = Vec::with_capacity(if with_gradient { self.n_data } else { 0 });
         let mut k = 0;
@@ -112,8 +141,12 @@ impl DispersionForward {
             for &period in &curve.periods {
                 if with_gradient {
                     let result = match curve.velocity {
-                        VelocityKind::Phase => phase_velocity_gradient(model, curve.wave, period, curve.mode),
-                        VelocityKind::Group => group_velocity_gradient(model, curve.wave, period, curve.mode),
+                        VelocityKind::Phase => {
+                            phase_velocity_gradient(model, curve.wave, period, curve.mode)
+                        }
+                        VelocityKind::Group => {
+                            group_velocity_gradient(model, curve.wave, period, curve.mode)
+                        }
                     };
                     if let Some((v, g)) = result {
                         values[k] = v;
@@ -123,8 +156,12 @@ impl DispersionForward {
                     }
                 } else {
                     let v = match curve.velocity {
-                        VelocityKind::Phase => super::curves::phase_velocity(model, curve.wave, period, curve.mode),
-                        VelocityKind::Group => super::curves::group_velocity(model, curve.wave, period, curve.mode),
+                        VelocityKind::Phase => {
+                            super::curves::phase_velocity(model, curve.wave, period, curve.mode)
+                        }
+                        VelocityKind::Group => {
+                            super::curves::group_velocity(model, curve.wave, period, curve.mode)
+                        }
                     };
                     values[k] = v.unwrap_or(f64::NAN);
                 }
@@ -151,7 +188,9 @@ impl Linearization for Tape<'_> {
         grad.fill(0.0);
         let n = self.forward.reference.n_layers();
         for (k, sens) in self.sensitivities.iter().enumerate() {
-            let (Some(sens), w) = (sens, cotangent[k]) else { continue };
+            let (Some(sens), w) = (sens, cotangent[k]) else {
+                continue;
+            };
             if w == 0.0 {
                 continue;
             }
@@ -188,7 +227,11 @@ impl ForwardModel for DispersionForward {
         self.n_data
     }
 
-    fn forward_into(&self, m: ArrayView1<f64>, mut d: ArrayViewMut1<f64>) -> Result<(), PhysicsError> {
+    fn forward_into(
+        &self,
+        m: ArrayView1<f64>,
+        mut d: ArrayViewMut1<f64>,
+    ) -> Result<(), PhysicsError> {
         let (model, _) = self.model(m)?;
         d.assign(&self.evaluate(&model, false).0);
         Ok(())
@@ -197,7 +240,12 @@ impl ForwardModel for DispersionForward {
     fn linearize(&self, m: ArrayView1<f64>) -> Result<Box<dyn Linearization + '_>, PhysicsError> {
         let (model, chain) = self.model(m)?;
         let (data, sensitivities) = self.evaluate(&model, true);
-        Ok(Box::new(Tape { forward: self, chain, data, sensitivities }))
+        Ok(Box::new(Tape {
+            forward: self,
+            chain,
+            data,
+            sensitivities,
+        }))
     }
 }
 
@@ -207,19 +255,46 @@ mod tests {
 
     fn b5_like() -> DispersionForward {
         let vs = vec![0.4, 0.5, 0.65, 0.55, 1.0];
-        let reference = LayeredModel::new(vec![0.1, 0.1, 0.1, 0.1, 0.0], vec![2.0; 5], vs.clone(), vec![2.0; 5]).unwrap();
+        let reference = LayeredModel::new(
+            vec![0.1, 0.1, 0.1, 0.1, 0.0],
+            vec![2.0; 5],
+            vs.clone(),
+            vec![2.0; 5],
+        )
+        .unwrap();
         let curves = vec![
-            Curve { wave: Wave::Rayleigh, velocity: VelocityKind::Phase, mode: 0, periods: vec![0.2, 0.5, 1.0] },
-            Curve { wave: Wave::Love, velocity: VelocityKind::Group, mode: 0, periods: vec![0.3, 0.8] },
+            Curve {
+                wave: Wave::Rayleigh,
+                velocity: VelocityKind::Phase,
+                mode: 0,
+                periods: vec![0.2, 0.5, 1.0],
+            },
+            Curve {
+                wave: Wave::Love,
+                velocity: VelocityKind::Group,
+                mode: 0,
+                periods: vec![0.3, 0.8],
+            },
         ];
-        DispersionForward::new(reference, curves, Parameterization::Vs { vp: VpRule::Linear { a: 1.16, b: 1.36 }, rho: RhoRule::PowerOfVp { a: 1.74, b: 0.25 } })
+        DispersionForward::new(
+            reference,
+            curves,
+            Parameterization::Vs {
+                vp: VpRule::Linear { a: 1.16, b: 1.36 },
+                rho: RhoRule::PowerOfVp { a: 1.74, b: 0.25 },
+            },
+        )
     }
 
     /// The VJP against central differences of ½ Σ (d − d_obs)² for both parameterisations.
     #[test]
     fn vector_jacobian_products_match_central_differences() {
         let vs_model = b5_like();
-        let all_model = DispersionForward::new(vs_model.reference.clone(), vs_model.curves.clone(), Parameterization::All);
+        let all_model = DispersionForward::new(
+            vs_model.reference.clone(),
+            vs_model.curves.clone(),
+            Parameterization::All,
+        );
         let vs = Array1::from(vec![0.42, 0.51, 0.66, 0.57, 1.02]);
         let (full, _) = vs_model.model(vs.view()).unwrap();
         let mut all = full.thickness[..4].to_vec();
@@ -244,7 +319,11 @@ mod tests {
                 (misfit(&a) - misfit(&b)) / (2.0 * eps)
             }));
             let rel = (&g - &g_fd).mapv(|x| x * x).sum().sqrt() / g_fd.mapv(|x| x * x).sum().sqrt();
-            assert!(rel < 1e-6, "relative VJP error {rel:e} ({} parameters)", m.len());
+            assert!(
+                rel < 1e-6,
+                "relative VJP error {rel:e} ({} parameters)",
+                m.len()
+            );
         }
     }
 }
