@@ -5,7 +5,8 @@
 //! functions C(x) = cosh √x and S(x) = sinh √x / √x of x = (k h)² (1 − c²/v²), so nothing is
 //! complex on either side of c = v.
 //!
-//! Roots are bracketed by scanning c upward from half the smallest Vs, with steps small enough
+//! Roots are bracketed by scanning c upward from just below the slowest layer's own Rayleigh
+//! velocity, with steps small enough
 //! that no layer's vertical P or S phase ω h √(1/v² − 1/c²) advances by more than π/8 between
 //! samples, and refined where |F| dips without a sign change; mode n is the (n + 1)-th sign
 //! change, counted from below (never followed from the previous period).
@@ -85,6 +86,26 @@ pub fn rayleigh_secular<S: Scalar>(rows: &[[S; 4]], c: S, omega: S) -> S {
     x[1] + s * x[2] - r * (x[3] + s * x[4])
 }
 
+/// The Rayleigh velocity of a uniform half-space with these velocities: the root of
+/// (2 − c²/β²)² − 4 √(1 − c²/α²) √(1 − c²/β²) in (0, β), by bisection.
+pub fn halfspace_rayleigh_velocity(alpha: f64, beta: f64) -> f64 {
+    let g = |c: f64| {
+        (2.0 - c * c / (beta * beta)).powi(2)
+            - 4.0 * (1.0 - c * c / (alpha * alpha)).sqrt() * (1.0 - c * c / (beta * beta)).sqrt()
+    };
+    let (mut lo, mut hi) = (0.5 * beta, beta * (1.0 - 1e-12));
+    let g_lo = g(lo);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if g(mid) * g_lo > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// Sum over the layers above the half-space of the vertical P and S phases ω h √(1/v² − 1/c²)
 /// (zero where evanescent): roots of F are roughly π apart in it.
 fn vertical_phase(model: &LayeredModel, c: f64, omega: f64) -> f64 {
@@ -101,10 +122,14 @@ pub fn rayleigh_bracket(model: &LayeredModel, omega: f64, mode: usize) -> Option
     let rows = model.rows::<f64>();
     let f = |c: f64| rayleigh_secular(&rows, c, omega);
     let n = model.n_layers();
-    let beta_min = model.vs.iter().copied().fold(f64::INFINITY, f64::min);
-    let lo = 0.5 * beta_min;
+    // No mode is slower than the slowest layer's own Rayleigh velocity (interface waves are
+    // faster than it too); start a little below it.
+    let lo = 0.95
+        * (0..n)
+            .map(|i| halfspace_rayleigh_velocity(model.vp[i], model.vs[i]))
+            .fold(f64::INFINITY, f64::min);
     let hi = model.vs[n - 1] * (1.0 - 1e-12);
-    let max_step = (hi - lo) / 400.0;
+    let max_step = (hi - lo) / 200.0;
     let budget = std::f64::consts::PI / 8.0;
     let mut found = 0usize;
     let (mut c0, mut f0) = (lo, f(lo));
