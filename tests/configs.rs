@@ -34,8 +34,10 @@ fn every_shipped_config_runs_shortened() {
         let text = std::fs::read_to_string(config).unwrap();
         if text.contains("\nmethod:") {
             let out = dir.path().join(format!("run{k}.h5"));
-            let shorten: &[&str] = if text.contains("kind: mh") {
-                &[
+            // Fewer iterations, and fewer members unless an init file fixes their number.
+            let fixed_members = text.contains("init: {file");
+            let shorten: Vec<&str> = match (text.contains("kind: mh"), fixed_members) {
+                (true, false) => vec![
                     "--set",
                     "method.n_chains=2",
                     "--set",
@@ -44,16 +46,24 @@ fn every_shipped_config_runs_shortened() {
                     "method.burn_in=10",
                     "--set",
                     "method.thin=1",
-                ]
-            } else {
-                &[
+                ],
+                (true, true) => vec![
+                    "--set",
+                    "method.iterations=30",
+                    "--set",
+                    "method.burn_in=10",
+                    "--set",
+                    "method.thin=1",
+                ],
+                (false, false) => vec![
                     "--set",
                     "method.n_particles=4",
                     "--set",
                     "method.iterations=3",
-                ]
+                ],
+                (false, true) => vec!["--set", "method.iterations=3"],
             };
-            run_ok(geobayes().arg("run").arg(config).args(shorten).args([
+            run_ok(geobayes().arg("run").arg(config).args(&shorten).args([
                 "--set",
                 "output.progress=off",
                 "--set",
