@@ -54,6 +54,9 @@ pub enum Parameterization {
     All,
 }
 
+/// (dVp/dVs, dρ/dVs) per layer.
+type RuleChain = Vec<(f64, f64)>;
+
 pub struct DispersionForward {
     reference: LayeredModel,
     curves: Vec<Curve>,
@@ -174,7 +177,7 @@ impl DispersionForward {
 
 struct Tape<'a> {
     forward: &'a DispersionForward,
-    chain: Option<Vec<(f64, f64)>>,
+    chain: Option<RuleChain>,
     data: Array1<f64>,
     sensitivities: Vec<Option<Vec<LayerSensitivity>>>,
 }
