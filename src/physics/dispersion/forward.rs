@@ -84,7 +84,7 @@ impl DispersionForward {
     fn model(
         &self,
         m: ArrayView1<f64>,
-    ) -> Result<(LayeredModel, Option<Vec<(f64, f64)>>), PhysicsError> {
+    ) -> Result<(LayeredModel, Option<RuleChain>), PhysicsError> {
         check_model(m, self.n_params())?;
         let r = &self.reference;
         let n = r.n_layers();
