@@ -243,6 +243,14 @@ fn cases() -> Vec<Case> {
             expect: "station `C` at lon -2, lat 58 lies outside the grid",
         },
         Case {
+            name: "fluid layer in a dispersion model",
+            setup: |_| {
+                "problem:\n  kind: dispersion\n  model: {thickness: [1.0, 0.0], vp: [1.5, 6.0], vs: [0.0, 3.5], rho: [1.0, 2.7]}\n  curves:\n    - {wave: rayleigh, velocity: phase, mode: 0, periods: [1.0]}\n".to_string()
+            },
+            args: &["forward", "--out", "out.txt"],
+            expect: "problem.model.vs[0]: is 0: fluid layers are not supported",
+        },
+        Case {
             name: "3D grid with 2D values",
             setup: |d| traveltime_case(d).replace("kind: traveltime2d", "kind: traveltime3d"),
             args: &[],

@@ -81,10 +81,7 @@ impl DispersionForward {
 
     /// The layered model of a parameter vector, and d(property)/d(vs) per layer for the Vs
     /// parameterisation (None for `All`).
-    fn model(
-        &self,
-        m: ArrayView1<f64>,
-    ) -> Result<(LayeredModel, Option<RuleChain>), PhysicsError> {
+    fn model(&self, m: ArrayView1<f64>) -> Result<(LayeredModel, Option<RuleChain>), PhysicsError> {
         check_model(m, self.n_params())?;
         let r = &self.reference;
         let n = r.n_layers();
