@@ -18,7 +18,7 @@ fn dense_scan_roots(model: &LayeredModel, wave: Wave, period: f64) -> Vec<f64> {
         .map(|i| [model.thickness[i], model.vp[i], model.vs[i], model.rho[i]])
         .collect();
     let f = |c: f64| match wave {
-        Wave::Love => love_secular(&rows, c, omega).0,
+        Wave::Love => love_secular(&rows, c, omega),
         Wave::Rayleigh => rayleigh_secular(&rows, c, omega),
     };
     let lo = 0.5 * model.vs.iter().copied().fold(f64::INFINITY, f64::min);

@@ -21,6 +21,14 @@ pub trait Scalar:
     fn exp(self) -> Self;
     /// Multiplies by a constant (no derivative of its own).
     fn scale(self, s: f64) -> Self;
+    /// (cosh, sinh) together (f64: from one exponential).
+    fn cosh_sinh(self) -> (Self, Self) {
+        (self.cosh(), self.sinh())
+    }
+    /// (cos, sin) together.
+    fn cos_sin(self) -> (Self, Self) {
+        (self.cos(), self.sin())
+    }
 }
 
 impl Scalar for f64 {
@@ -51,6 +59,16 @@ impl Scalar for f64 {
     fn scale(self, s: f64) -> Self {
         self * s
     }
+    fn cosh_sinh(self) -> (Self, Self) {
+        // Used for arguments above 0.03, where (e − 1/e)/2 loses at most a few ulps.
+        let e = self.exp();
+        let inv = 1.0 / e;
+        (0.5 * (e + inv), 0.5 * (e - inv))
+    }
+    fn cos_sin(self) -> (Self, Self) {
+        let (s, c) = self.sin_cos();
+        (c, s)
+    }
 }
 
 /// C(x) = cosh √x (cos √−x for x < 0) and S(x) = sinh √x / √x (sin √−x / √−x), entire
@@ -80,10 +98,12 @@ pub fn cosh_sinhc<S: Scalar>(x: S) -> (S, S) {
         (c, s)
     } else if xv > 1e-3 {
         let r = x.sqrt();
-        (r.cosh(), r.sinh() / r)
+        let (ch, sh) = r.cosh_sinh();
+        (ch, sh / r)
     } else if xv < -1e-3 {
         let r = (-x).sqrt();
-        (r.cos(), r.sin() / r)
+        let (c, s) = r.cos_sin();
+        (c, s / r)
     } else {
         // Taylor series to x^5: the next terms are below 1e-18 relative for |x| ≤ 1e-3.
         let one = S::constant(1.0);
