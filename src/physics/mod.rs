@@ -7,6 +7,7 @@
 pub mod dispersion;
 pub mod eikonal;
 pub mod linear;
+pub mod wave;
 
 use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;

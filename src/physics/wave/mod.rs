@@ -1,0 +1,28 @@
+//! Acoustic waves for full-waveform inversion: the constant-density wave equation
+//! (1/c²) u_tt − Δu = f, second order in time and order 2, 4 or 8 in space, in 2D and 3D, with
+//! CPML absorbing layers, and its exact discrete adjoint.
+//!
+//! - `float`: the wavefield float type (f32 in production, f64 in tests);
+//! - `stencil`: finite-difference weights, the stability limit and the sampling rule;
+//! - `grid`: the padded grid, model extension into the CPML, source/receiver weights;
+//! - `cpml`: the absorbing layer's coefficients;
+//! - `propagator`: one forward step and its transpose;
+//! - `modelling`: shots, traces, the checkpointed adjoint-state gradient and Born modelling;
+//! - `wavelet`: Ricker.
+
+pub mod cpml;
+pub mod float;
+pub mod grid;
+pub mod modelling;
+pub mod propagator;
+pub mod stencil;
+pub mod wavelet;
+
+pub use float::WaveFloat;
+pub use grid::WaveGrid;
+pub use modelling::{Shot, Traces, WaveSolver};
+pub use propagator::{Propagator, WaveState};
+pub use stencil::SpaceOrder;
+
+#[cfg(test)]
+mod tests;
