@@ -7,5 +7,6 @@ pub mod error;
 pub mod io;
 pub mod linalg;
 pub mod parallel;
+pub mod simd;
 pub mod state;
 pub mod testing_hooks;

@@ -15,8 +15,8 @@
 use super::float::WaveFloat;
 use super::grid::WaveGrid;
 
-/// The recursion coefficients along each axis of the padded grid (empty for inactive axes;
-/// a = 0 and b = 1 outside the layer).
+/// The recursion coefficients along each axis, indexed by storage coordinate (halo included;
+/// empty for inactive axes; a = 0 and b = 1 outside the layer).
 #[derive(Debug, Clone)]
 pub struct Cpml<T> {
     pub a: [Vec<T>; 3],
@@ -37,7 +37,14 @@ impl<T: WaveFloat> Cpml<T> {
         let mut a: [Vec<T>; 3] = Default::default();
         let mut b: [Vec<T>; 3] = Default::default();
         for d in grid.axes() {
-            for j in 0..n[d] {
+            let halo = grid.halo(d);
+            for stored in 0..n[d] + 2 * halo {
+                if stored < halo || stored >= n[d] + halo {
+                    a[d].push(T::ZERO);
+                    b[d].push(T::from_f64(1.0));
+                    continue;
+                }
+                let j = stored - halo;
                 let depth = if j < grid.npml {
                     (grid.npml - j) as f64
                 } else if j + grid.npml >= n[d] {

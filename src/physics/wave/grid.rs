@@ -1,11 +1,19 @@
 //! The computational grid: the model grid (nz, ny, nx; ny = 1 in 2D) padded by the CPML on
 //! every side of every active axis, C-ordered with x fastest; point sources and receivers by
 //! multilinear interpolation weights.
+//!
+//! Fields are stored with a halo of [`HALO`] zeros around the grid on every active axis, so that
+//! every stencil (radius ≤ 4) reads inside the allocation: the zero extension of the operators
+//! beyond the grid costs no branch. Indices of fields are indices into that allocation.
 
 /// Axis numbers in (z, y, x) order.
 pub const Z: usize = 0;
 pub const Y: usize = 1;
 pub const X: usize = 2;
+
+/// Zero points stored beyond the grid on each side of each active axis (the largest stencil
+/// radius).
+pub const HALO: usize = 4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WaveGrid {
@@ -46,33 +54,50 @@ impl WaveGrid {
         if self.is_active(d) { self.npml } else { 0 }
     }
 
-    /// Padded points per axis.
+    /// Grid points per axis (model and CPML).
     pub fn shape(&self) -> [usize; 3] {
         std::array::from_fn(|d| self.model_shape[d] + 2 * self.pad(d))
     }
 
+    /// Zero points beyond the grid on each side of axis `d` in the fields' storage.
+    pub fn halo(&self, d: usize) -> usize {
+        if self.is_active(d) { HALO } else { 0 }
+    }
+
+    /// Stored points per axis (grid and halo).
+    pub fn alloc_shape(&self) -> [usize; 3] {
+        let s = self.shape();
+        std::array::from_fn(|d| s[d] + 2 * self.halo(d))
+    }
+
+    /// The length of a field (stored points, halo included).
     pub fn len(&self) -> usize {
-        self.shape().iter().product()
+        self.alloc_shape().iter().product()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Grid points (model and CPML, no halo).
+    pub fn n_points(&self) -> usize {
+        self.shape().iter().product()
+    }
+
     pub fn n_model(&self) -> usize {
         self.model_shape.iter().product()
     }
 
-    /// Linear strides per axis on the padded grid.
+    /// Strides of the fields' storage per axis.
     pub fn strides(&self) -> [usize; 3] {
-        let s = self.shape();
+        let s = self.alloc_shape();
         [s[Y] * s[X], s[X], 1]
     }
 
-    /// Padded-grid index of padded coordinates.
+    /// Storage index of grid coordinates (z, y, x), 0-based on the padded grid.
     pub fn index(&self, c: [usize; 3]) -> usize {
         let st = self.strides();
-        c[Z] * st[Z] + c[Y] * st[Y] + c[X]
+        (0..3).map(|d| (c[d] + self.halo(d)) * st[d]).sum()
     }
 
     /// Whether padded coordinate `j` of axis `d` lies in that axis' CPML.
@@ -80,44 +105,44 @@ impl WaveGrid {
         self.is_active(d) && (j < self.npml || j >= self.shape()[d] - self.npml)
     }
 
-    /// Model values (model-grid order) extended to the padded grid: every padding point takes
-    /// the value of the nearest model point (the model continues into the CPML).
-    pub fn extend<T: Copy>(&self, model: &[T]) -> Vec<T> {
+    /// Model values (model-grid order) extended to a field: every CPML point takes the value of
+    /// the nearest model point (the model continues into the CPML); the halo holds zeros.
+    pub fn extend<T: Copy + Default>(&self, model: &[T]) -> Vec<T> {
         assert_eq!(model.len(), self.n_model());
         let s = self.shape();
         let m = self.model_shape;
-        let mut out = Vec::with_capacity(self.len());
+        let mut out = vec![T::default(); self.len()];
         for z in 0..s[Z] {
             let mz = z.saturating_sub(self.pad(Z)).min(m[Z] - 1);
             for y in 0..s[Y] {
                 let my = y.saturating_sub(self.pad(Y)).min(m[Y] - 1);
                 let row = (mz * m[Y] + my) * m[X];
+                let start = self.index([z, y, 0]);
                 for x in 0..s[X] {
                     let mx = x.saturating_sub(self.pad(X)).min(m[X] - 1);
-                    out.push(model[row + mx]);
+                    out[start + x] = model[row + mx];
                 }
             }
         }
         out
     }
 
-    /// The transpose of [`extend`](Self::extend): sums padded values onto the model points they
-    /// were copied from.
+    /// The transpose of [`extend`](Self::extend): sums a field's grid values onto the model
+    /// points they were copied from.
     pub fn extend_transpose(&self, padded: &[f64]) -> Vec<f64> {
         assert_eq!(padded.len(), self.len());
         let s = self.shape();
         let m = self.model_shape;
         let mut out = vec![0.0; self.n_model()];
-        let mut i = 0;
         for z in 0..s[Z] {
             let mz = z.saturating_sub(self.pad(Z)).min(m[Z] - 1);
             for y in 0..s[Y] {
                 let my = y.saturating_sub(self.pad(Y)).min(m[Y] - 1);
                 let row = (mz * m[Y] + my) * m[X];
+                let start = self.index([z, y, 0]);
                 for x in 0..s[X] {
                     let mx = x.saturating_sub(self.pad(X)).min(m[X] - 1);
-                    out[row + mx] += padded[i];
-                    i += 1;
+                    out[row + mx] += padded[start + x];
                 }
             }
         }
@@ -125,8 +150,8 @@ impl WaveGrid {
     }
 
     /// Multilinear interpolation weights of the point at `position` (z, y, x in km from the
-    /// first model point; y ignored in 2D) on the padded grid, or `None` outside the model
-    /// grid. A receiver reads Σ w u_i; a source injects the transpose.
+    /// first model point; y ignored in 2D) as (storage index, weight), or `None` outside the
+    /// model grid. A receiver reads Σ w u_i; a source injects the transpose.
     pub fn point_weights(&self, position: [f64; 3]) -> Option<Vec<(usize, f64)>> {
         let mut lower = [0usize; 3];
         let mut frac = [0.0f64; 3];
@@ -180,6 +205,9 @@ mod tests {
                 .map(|i| (i as f64 * 0.7).sin())
                 .collect();
             let padded: Vec<f64> = (0..grid.len()).map(|i| (i as f64 * 1.3).cos()).collect();
+            // Only grid points take part: zero the halo of the test field.
+            let mask = grid.extend(&vec![1.0; grid.n_model()]);
+            let padded: Vec<f64> = padded.iter().zip(&mask).map(|(p, m)| p * m).collect();
             let lhs: f64 = grid
                 .extend(&model)
                 .iter()
@@ -201,7 +229,8 @@ mod tests {
         let s = grid.shape();
         let coord = |i: usize| {
             let st = grid.strides();
-            [i / st[Z], i % st[Z] / st[Y], i % st[Y]]
+            let c = [i / st[Z], i % st[Z] / st[Y], i % st[Y]];
+            std::array::from_fn(|d| c[d] - grid.halo(d))
         };
         let f = |c: [usize; 3]| {
             1.0 + 2.0 * (c[Z] as f64 - 2.0) * 0.5 - 0.5 * (c[Y] as f64 - 2.0) * 0.5

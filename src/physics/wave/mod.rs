@@ -15,6 +15,7 @@ pub mod float;
 pub mod grid;
 pub mod modelling;
 pub mod propagator;
+mod rows;
 pub mod stencil;
 pub mod wavelet;
 

@@ -160,6 +160,7 @@ impl<T: WaveFloat> WaveSolver<T> {
         let mut wavelet_cot = vec![0.0f64; self.nt];
         let mut adj = WaveState::<T>::zeros(grid);
         let mut q = vec![T::ZERO; n_points];
+        let mut scratch = vec![T::ZERO; n_points];
         let mut brackets: Vec<Vec<T>> = Vec::new();
         let steps = self.nt - 1;
         let inv_volume = 1.0 / self.cell_volume();
@@ -186,7 +187,7 @@ impl<T: WaveFloat> WaveSolver<T> {
                     .zip(adj.cur.par_iter())
                     .zip(bracket.par_iter())
                     .for_each(|((g, a), b): ((&mut f64, &T), &T)| *g += a.to_f64() * b.to_f64());
-                self.prop.step_adjoint(w, &mut adj, &mut q);
+                self.prop.step_adjoint(w, &mut adj, &mut q, &mut scratch);
                 wavelet_cot[n] = shot
                     .source
                     .iter()

@@ -22,19 +22,23 @@
 //!   ūⁿ += D1_dᵀ (a_d ψ̄_d),  ψ̄_d ← b_d ψ̄_d                                   (transpose of 1)
 //! ```
 //!
-//! and the gradient with respect to w is Σₙ ūⁿ⁺¹ ⊙ Gⁿ. Each step is parallel over z-planes;
-//! every point is computed by the same expression whatever the thread count, so results are
-//! bit-identical.
+//! and the gradient with respect to w is Σₙ ūⁿ⁺¹ ⊙ Gⁿ (the adjoint forms a_d ⊙ ζ̄_d, a_d ⊙ ψ̄_d
+//! and M_d q in a scratch field first, so that every pass is a plain stencil). Each pass runs
+//! over rows of grid points (the zero halo of the storage stands for the zero extension), in
+//! parallel over z-planes; every point is computed by the same expression whatever the thread
+//! count, so results are bit-identical.
 
 use rayon::prelude::*;
 
 use super::cpml::Cpml;
 use super::float::WaveFloat;
 use super::grid::{WaveGrid, X, Y, Z};
+use super::rows::{self, Shifted};
 use super::stencil::SpaceOrder;
+use crate::core::simd::dispatch;
 
 /// The wavefield state before a step: (uⁿ, uⁿ⁻¹) and the memory variables per axis (full-size
-/// arrays for active axes, empty otherwise). The adjoint state has the same shape:
+/// fields for active axes, empty otherwise). The adjoint state has the same shape:
 /// (ūⁿ⁺¹, ūⁿ, ψ̄, ζ̄).
 #[derive(Debug, Clone)]
 pub struct WaveState<T> {
@@ -69,19 +73,33 @@ impl<T: WaveFloat> WaveState<T> {
     }
 }
 
-/// The discrete operator: grid, stencil weights (scaled by the spacing) and CPML coefficients.
-#[derive(Debug, Clone)]
-pub struct Propagator<T> {
-    pub grid: WaveGrid,
-    pub order: SpaceOrder,
-    pub dt: f64,
-    shape: [usize; 3],
-    strides: [usize; 3],
-    /// Second-derivative weights / h².
-    c2: Vec<T>,
-    /// First-derivative weights / h.
-    c1: Vec<T>,
-    cpml: Cpml<T>,
+/// Which grid points a pass visits.
+#[derive(Debug, Clone, Copy)]
+enum Region {
+    /// Every grid point.
+    All,
+    /// The points within `width` of either end of axis `axis`.
+    Edges { axis: usize, width: usize },
+}
+
+/// A run of grid points along x: the storage index of its first point, its length, and the
+/// storage coordinate along the pass' axis (of the whole row for z and y; of the first point
+/// for x).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: usize,
+    len: usize,
+    coord: usize,
+}
+
+/// Rows `first_row..` (storage rows) of one storage plane of the output (and bracket).
+struct Piece<'a, T> {
+    plane: usize,
+    first_row: usize,
+    out: &'a mut [T],
+    psi_x: &'a mut [T],
+    zeta_x: &'a mut [T],
+    bracket: Option<&'a mut [T]>,
 }
 
 /// Coordinate ranges of the points within `width` of either end of an axis of `n` points
@@ -92,6 +110,23 @@ fn edge_ranges(n: usize, width: usize) -> [std::ops::Range<usize>; 2] {
     } else {
         [0..width, n - width..n]
     }
+}
+
+/// The discrete operator: grid, stencil weights (scaled by the spacing) and CPML coefficients.
+#[derive(Debug, Clone)]
+pub struct Propagator<T> {
+    pub grid: WaveGrid,
+    pub order: SpaceOrder,
+    pub dt: f64,
+    /// Grid points per axis.
+    shape: [usize; 3],
+    halo: [usize; 3],
+    strides: [usize; 3],
+    /// Second-derivative weights / h².
+    c2: Vec<T>,
+    /// First-derivative weights / h.
+    c1: Vec<T>,
+    cpml: Cpml<T>,
 }
 
 impl<T: WaveFloat> Propagator<T> {
@@ -115,6 +150,7 @@ impl<T: WaveFloat> Propagator<T> {
         let cpml = Cpml::new(&grid, dt, v_ref, f0);
         Self {
             shape: grid.shape(),
+            halo: std::array::from_fn(|d| grid.halo(d)),
             strides: grid.strides(),
             grid,
             order,
@@ -125,277 +161,366 @@ impl<T: WaveFloat> Propagator<T> {
         }
     }
 
-    fn radius(&self) -> usize {
-        self.c1.len()
-    }
-
-    fn in_pml(&self, d: usize, j: usize) -> bool {
-        self.grid.in_pml(d, j)
-    }
-
-    /// Σ_k c1_k (f(j + k) − f(j − k)) along axis d at index i (coordinate j), where `f(idx, jj)`
-    /// gives the value at index idx with axis coordinate jj; zero beyond the grid.
-    #[inline(always)]
-    fn d1_by(&self, i: usize, j: usize, d: usize, f: impl Fn(usize, usize) -> T) -> T {
-        let (s, n) = (self.strides[d], self.shape[d]);
-        let mut acc = T::ZERO;
-        for k in 1..=self.radius() {
-            let plus = if j + k < n {
-                f(i + k * s, j + k)
-            } else {
-                T::ZERO
-            };
-            let minus = if j >= k { f(i - k * s, j - k) } else { T::ZERO };
-            acc += self.c1[k - 1] * (plus - minus);
+    /// The runs of storage plane `p` that lie in `region` (none for halo planes).
+    fn runs(&self, p: usize, region: Region) -> Vec<Run> {
+        let [nz, ny, nx] = self.shape;
+        let [hz, hy, hx] = self.halo;
+        let mut out = Vec::new();
+        if p < hz || p >= hz + nz {
+            return out;
         }
-        acc
-    }
-
-    /// c2_0 f(j) + Σ_k c2_k (f(j + k) + f(j − k)) along axis d; zero beyond the grid.
-    #[inline(always)]
-    fn d2_by(&self, i: usize, j: usize, d: usize, f: impl Fn(usize, usize) -> T) -> T {
-        let (s, n) = (self.strides[d], self.shape[d]);
-        let mut acc = self.c2[0] * f(i, j);
-        for k in 1..=self.radius() {
-            let plus = if j + k < n {
-                f(i + k * s, j + k)
-            } else {
-                T::ZERO
-            };
-            let minus = if j >= k { f(i - k * s, j - k) } else { T::ZERO };
-            acc += self.c2[k] * (plus + minus);
-        }
-        acc
-    }
-
-    /// Calls `f(plane_z, plane)` in parallel for every z-plane of `data` whose z passes `keep`.
-    fn planes_mut(
-        &self,
-        data: &mut [T],
-        keep: impl Fn(usize) -> bool + Sync,
-        f: impl Fn(usize, &mut [T]) + Sync,
-    ) {
-        data.par_chunks_mut(self.strides[Z])
-            .enumerate()
-            .filter(|(z, _)| keep(*z))
-            .for_each(|(z, plane)| f(z, plane));
-    }
-
-    /// Calls `f(i, [z, y, x])` for every point of plane z whose coordinate along axis d is
-    /// within `width` of either end (all points of the plane when d = Z).
-    fn for_edge_points_in_plane(
-        &self,
-        z: usize,
-        d: usize,
-        width: usize,
-        mut f: impl FnMut(usize, [usize; 3]),
-    ) {
-        let all = |n: usize| [0..n, n..n];
-        let ys = if d == Y {
-            edge_ranges(self.shape[Y], width)
-        } else {
-            all(self.shape[Y])
-        };
-        let xs = if d == X {
-            edge_ranges(self.shape[X], width)
-        } else {
-            all(self.shape[X])
-        };
-        for yr in &ys {
-            for y in yr.clone() {
-                for xr in &xs {
-                    for x in xr.clone() {
-                        let i = z * self.strides[Z] + y * self.strides[Y] + x;
-                        f(i, [z, y, x]);
+        let row = |y: usize| p * self.strides[Z] + (y + hy) * self.strides[Y] + hx;
+        match region {
+            Region::All => {
+                out.extend((0..ny).map(|y| Run {
+                    start: row(y),
+                    len: nx,
+                    coord: 0,
+                }));
+            }
+            Region::Edges { axis: Z, width } => {
+                let z = p - hz;
+                if z < width || z + width >= nz {
+                    out.extend((0..ny).map(|y| Run {
+                        start: row(y),
+                        len: nx,
+                        coord: p,
+                    }));
+                }
+            }
+            Region::Edges { axis: Y, width } => {
+                for range in edge_ranges(ny, width) {
+                    out.extend(range.map(|y| Run {
+                        start: row(y),
+                        len: nx,
+                        coord: y + hy,
+                    }));
+                }
+            }
+            Region::Edges { width, .. } => {
+                for y in 0..ny {
+                    for range in edge_ranges(nx, width) {
+                        if !range.is_empty() {
+                            out.push(Run {
+                                start: row(y) + range.start,
+                                len: range.len(),
+                                coord: range.start + hx,
+                            });
+                        }
                     }
                 }
             }
         }
+        out
     }
 
-    /// Whether plane z holds points within `width` of either end of axis d.
-    fn plane_has_edge(&self, z: usize, d: usize, width: usize) -> bool {
-        d != Z || z < width || z + width >= self.shape[Z]
+    /// Whether storage plane `p` holds points of `region`.
+    fn plane_in(&self, p: usize, region: Region) -> bool {
+        let (hz, nz) = (self.halo[Z], self.shape[Z]);
+        if p < hz || p >= hz + nz {
+            return false;
+        }
+        match region {
+            Region::Edges { axis: Z, width } => {
+                let z = p - hz;
+                z < width || z + width >= nz
+            }
+            _ => true,
+        }
+    }
+
+    /// For every run of `region`, calls `f(run, row)` with the run's slice of `field`, in
+    /// parallel over z-planes, inside the widest-SIMD dispatch.
+    fn rows_mut(&self, field: &mut [T], region: Region, f: impl Fn(Run, &mut [T]) + Sync) {
+        let sz = self.strides[Z];
+        field
+            .par_chunks_mut(sz)
+            .enumerate()
+            .filter(|(p, _)| self.plane_in(*p, region))
+            .for_each(|(p, plane)| {
+                let runs = self.runs(p, region);
+                dispatch(
+                    #[inline(always)]
+                    || {
+                        for run in runs {
+                            let o = run.start - p * sz;
+                            f(run, &mut plane[o..o + run.len]);
+                        }
+                    },
+                )
+            });
+    }
+
+    /// The values of a per-axis coefficient at the points of a run: a slice of it along x, the
+    /// row's one value repeated (in `buffer`) for the other axes.
+    #[inline(always)]
+    fn coefficient<'a>(d: usize, values: &'a [T], run: Run, buffer: &'a mut Vec<T>) -> &'a [T] {
+        if d == X {
+            &values[run.coord..run.coord + run.len]
+        } else {
+            buffer.clear();
+            buffer.resize(run.len, values[run.coord]);
+            buffer
+        }
+    }
+
+    /// Splits `out` (and `bracket`) into the pieces of the grid planes, grouped in tiles that
+    /// one task updates in order: in 3D, blocks of rows through all planes (the planes a
+    /// stencil of radius R reads for a block stay in cache while z advances); in 2D, single
+    /// planes (rows).
+    fn tiles<'a, const R: usize>(
+        &self,
+        (out, psi_x, zeta_x): (&'a mut [T], &'a mut [T], &'a mut [T]),
+        bracket: Option<&'a mut [T]>,
+    ) -> Vec<Vec<Piece<'a, T>>> {
+        let (sz, sy) = (self.strides[Z], self.strides[Y]);
+        let rows = self.grid.alloc_shape()[Y];
+        let budget = 256 * 1024 / ((2 * R + 1) * sy * std::mem::size_of::<T>());
+        let block = if self.grid.ndim == 3 {
+            budget.clamp(1, rows)
+        } else {
+            rows
+        };
+        let n_planes = self.grid.alloc_shape()[Z];
+        let n_tiles = if self.grid.ndim == 3 {
+            rows.div_ceil(block)
+        } else {
+            n_planes
+        };
+        let mut tiles: Vec<Vec<Piece<'a, T>>> = (0..n_tiles).map(|_| Vec::new()).collect();
+        let mut bracket_planes: Vec<Option<&'a mut [T]>> = match bracket {
+            Some(br) => br.chunks_mut(sz).map(Some).collect(),
+            None => (0..n_planes).map(|_| None).collect(),
+        };
+        let planes = out
+            .chunks_mut(sz)
+            .zip(psi_x.chunks_mut(sz))
+            .zip(zeta_x.chunks_mut(sz))
+            .zip(bracket_planes.drain(..));
+        for (p, (((plane, psi), zeta), br)) in planes.enumerate() {
+            if !self.plane_in(p, Region::All) {
+                continue;
+            }
+            let mut br_blocks = br.map(|b| b.chunks_mut(block * sy));
+            let blocks = plane
+                .chunks_mut(block * sy)
+                .zip(psi.chunks_mut(block * sy))
+                .zip(zeta.chunks_mut(block * sy));
+            for (b, ((chunk, psi_x), zeta_x)) in blocks.enumerate() {
+                let tile = if self.grid.ndim == 3 { b } else { p };
+                tiles[tile].push(Piece {
+                    plane: p,
+                    first_row: b * block,
+                    out: chunk,
+                    psi_x,
+                    zeta_x,
+                    bracket: br_blocks.as_mut().and_then(|it| it.next()),
+                });
+            }
+        }
+        tiles
     }
 
     /// One forward step: state (uⁿ, uⁿ⁻¹, ψ, ζ) becomes (uⁿ⁺¹, uⁿ, ψ', ζ'). When `bracket` is
     /// given, Gⁿ without the source term is written to it. The caller adds w ⊙ sⁿ to
     /// `state.cur` (and sⁿ to the bracket) afterwards.
     pub fn step(&self, w: &[T], state: &mut WaveState<T>, bracket: Option<&mut [T]>) {
+        match self.order {
+            SpaceOrder::Two => self.step_radius::<1>(w, state, bracket),
+            SpaceOrder::Four => self.step_radius::<2>(w, state, bracket),
+            SpaceOrder::Eight => self.step_radius::<4>(w, state, bracket),
+        }
+    }
+
+    /// The forward step for stencil radius R: (1) ψ on the layers; the leapfrog update with
+    /// the Laplacian everywhere; then, per axis, (2) ζ and the CPML terms added to the update
+    /// on that axis' layer.
+    fn step_radius<const R: usize>(
+        &self,
+        w: &[T],
+        state: &mut WaveState<T>,
+        bracket: Option<&mut [T]>,
+    ) {
         let n = self.grid.len();
         assert!(w.len() == n && state.cur.len() == n && state.prev.len() == n);
+        assert_eq!(self.c1.len(), R);
         let npml = self.grid.npml;
+        let sz = self.strides[Z];
         let axes: Vec<usize> = self.grid.axes().collect();
+        let c1: [T; R] = std::array::from_fn(|k| self.c1[k]);
+        let c2: [T; R] = std::array::from_fn(|k| self.c2[k + 1]);
+        // Axis x's CPML is updated row by row with the leapfrog; z and y have their own passes.
+        let outer_axes: Vec<usize> = axes.iter().copied().filter(|&d| d != X).collect();
         // (1) ψ_d ← b ψ_d + a D1_d u.
-        for &d in &axes {
+        for &d in &outer_axes {
             let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
             let u = &state.cur;
-            self.planes_mut(
+            let layer = Region::Edges {
+                axis: d,
+                width: npml,
+            };
+            self.rows_mut(
                 &mut state.psi[d],
-                |z| self.plane_has_edge(z, d, npml),
-                |z, plane| {
-                    let base = z * self.strides[Z];
-                    self.for_edge_points_in_plane(z, d, npml, |i, c| {
-                        let j = c[d];
-                        let du = self.d1_by(i, j, d, |k, _| u[k]);
-                        plane[i - base] = b[j] * plane[i - base] + a[j] * du;
-                    });
+                layer,
+                #[inline(always)]
+                |run, psi| {
+                    let un = Shifted::new(u, run.start, run.len, self.strides[d]);
+                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
+                    let ca = Self::coefficient(d, a, run, &mut buf_a);
+                    let cb = Self::coefficient(d, b, run, &mut buf_b);
+                    rows::psi_update(&c1, &un, ca, cb, psi);
                 },
             );
         }
-        // (2) ζ_d ← b ζ_d + a (D2_d u + D1_d ψ_d).
-        for &d in &axes {
-            let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
-            let (u, psi) = (&state.cur, &state.psi[d]);
-            self.planes_mut(
-                &mut state.zeta[d],
-                |z| self.plane_has_edge(z, d, npml),
-                |z, plane| {
-                    let base = z * self.strides[Z];
-                    self.for_edge_points_in_plane(z, d, npml, |i, c| {
-                        let j = c[d];
-                        let term =
-                            self.d2_by(i, j, d, |k, _| u[k]) + self.d1_by(i, j, d, |k, _| psi[k]);
-                        plane[i - base] = b[j] * plane[i - base] + a[j] * term;
-                    });
-                },
-            );
-        }
-        // (3) uⁿ⁺¹ = 2 uⁿ − uⁿ⁻¹ + w Gⁿ, written over uⁿ⁻¹.
-        let (u, psi, zeta) = (&state.cur, &state.psi, &state.zeta);
-        let sz = self.strides[Z];
-        let update = |z: usize, out: &mut [T], mut bracket: Option<&mut [T]>| {
-            for y in 0..self.shape[Y] {
-                let row = y * self.strides[Y];
-                let edge_row = self.in_pml(Z, z) || self.in_pml(Y, y);
-                let mut general = |x: usize| {
-                    let i = z * sz + row + x;
-                    let c = [z, y, x];
-                    let mut g = T::ZERO;
-                    for &d in &axes {
-                        g += self.d2_by(i, c[d], d, |k, _| u[k]);
-                        if self.in_pml(d, c[d]) {
-                            g += self.d1_by(i, c[d], d, |k, _| psi[d][k]) + zeta[d][i];
+        let u = &state.cur;
+        let c0 = self.c2[0] * T::from_f64(axes.len() as f64);
+        // uⁿ⁺¹ = 2 uⁿ − uⁿ⁻¹ + w L uⁿ, written over uⁿ⁻¹, tile by tile.
+        let mut bracket = bracket;
+        let [_, _, psi_x] = &mut state.psi;
+        let [_, _, zeta_x] = &mut state.zeta;
+        let tiles = self.tiles::<R>((&mut state.prev, psi_x, zeta_x), bracket.as_deref_mut());
+        let (ax, bx) = (&self.cpml.a[X], &self.cpml.b[X]);
+        let hx = self.halo[X];
+        tiles.into_par_iter().for_each(|tile| {
+            dispatch(
+                #[inline(always)]
+                || {
+                    for piece in tile {
+                        let Piece {
+                            plane: p,
+                            first_row,
+                            out,
+                            psi_x,
+                            zeta_x,
+                            mut bracket,
+                        } = piece;
+                        let offset = p * sz + first_row * self.strides[Y];
+                        for run in self.runs(p, Region::All) {
+                            let (start, len) = (run.start, run.len);
+                            let o = match start.checked_sub(offset) {
+                                Some(o) if o + len <= out.len() => o,
+                                _ => continue,
+                            };
+                            let shifted = |d: usize| Shifted::new(u, start, len, self.strides[d]);
+                            let (uc, wr) = (&u[start..start + len], &w[start..start + len]);
+                            let orow = &mut out[o..o + len];
+                            let brow = bracket.as_deref_mut().map(|b| &mut b[o..o + len]);
+                            if axes.len() == 3 {
+                                let s = [shifted(Z), shifted(Y), shifted(X)];
+                                rows::leapfrog(c0, &c2, uc, &s, wr, orow, brow);
+                            } else {
+                                let s = [shifted(Z), shifted(X)];
+                                rows::leapfrog(c0, &c2, uc, &s, wr, orow, brow);
+                            }
+                            // The CPML of axis x on this row: ψ first, then ζ (which reads ψ
+                            // along the row).
+                            for seg in edge_ranges(len, npml) {
+                                let (s0, sl) = (start + seg.start, seg.len());
+                                if sl == 0 {
+                                    continue;
+                                }
+                                let (po, coord) = (o + seg.start, hx + seg.start);
+                                let un = Shifted::new(u, s0, sl, 1);
+                                let (ca, cb) = (&ax[coord..coord + sl], &bx[coord..coord + sl]);
+                                rows::psi_update(&c1, &un, ca, cb, &mut psi_x[po..po + sl]);
+                                let pn = Shifted::new(&*psi_x, po, sl, 1);
+                                rows::zeta_update(
+                                    (self.c2[0], &c2),
+                                    &c1,
+                                    (&u[s0..s0 + sl], &un),
+                                    &pn,
+                                    ca,
+                                    cb,
+                                    &w[s0..s0 + sl],
+                                    &mut zeta_x[po..po + sl],
+                                    &mut out[po..po + sl],
+                                    bracket.as_deref_mut().map(|b| &mut b[po..po + sl]),
+                                );
+                            }
                         }
                     }
-                    let o = row + x;
-                    out[o] = u[i] + u[i] - out[o] + w[i] * g;
-                    if let Some(br) = bracket.as_deref_mut() {
-                        br[o] = g;
-                    }
-                };
-                if edge_row {
-                    (0..self.shape[X]).for_each(&mut general);
-                    continue;
-                }
-                (0..npml).for_each(&mut general);
-                (self.shape[X] - npml..self.shape[X]).for_each(&mut general);
-                let (x0, len) = (npml, self.shape[X] - 2 * npml);
-                let i0 = z * sz + row + x0;
-                let out_row = &mut out[row + x0..row + x0 + len];
-                let br_row = bracket
-                    .as_deref_mut()
-                    .map(|b| &mut b[row + x0..row + x0 + len]);
-                match (self.order, self.grid.ndim) {
-                    (SpaceOrder::Two, 2) => self.interior::<1, false>(u, w, i0, out_row, br_row),
-                    (SpaceOrder::Four, 2) => self.interior::<2, false>(u, w, i0, out_row, br_row),
-                    (SpaceOrder::Eight, 2) => self.interior::<4, false>(u, w, i0, out_row, br_row),
-                    (SpaceOrder::Two, _) => self.interior::<1, true>(u, w, i0, out_row, br_row),
-                    (SpaceOrder::Four, _) => self.interior::<2, true>(u, w, i0, out_row, br_row),
-                    (SpaceOrder::Eight, _) => self.interior::<4, true>(u, w, i0, out_row, br_row),
-                }
-            }
+                },
+            )
+        });
+        let mut bracket_planes: Vec<Option<&mut [T]>> = match bracket {
+            Some(br) => br.chunks_mut(sz).map(Some).collect(),
+            None => (0..self.grid.alloc_shape()[Z]).map(|_| None).collect(),
         };
-        match bracket {
-            Some(br) => state
+        // (2) ζ_d ← b ζ_d + a (D2_d u + D1_d ψ_d), and the CPML terms D1_d ψ_d + ζ_d.
+        for &d in &outer_axes {
+            let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
+            let psi = &state.psi[d];
+            let layer = Region::Edges {
+                axis: d,
+                width: npml,
+            };
+            state
                 .prev
                 .par_chunks_mut(sz)
-                .zip(br.par_chunks_mut(sz))
+                .zip(state.zeta[d].par_chunks_mut(sz))
+                .zip(bracket_planes.par_iter_mut())
                 .enumerate()
-                .for_each(|(z, (out, br))| update(z, out, Some(br))),
-            None => state
-                .prev
-                .par_chunks_mut(sz)
-                .enumerate()
-                .for_each(|(z, out)| update(z, out, None)),
+                .filter(|(p, _)| self.plane_in(*p, layer))
+                .for_each(|(p, ((out, zeta), br))| {
+                    let runs = self.runs(p, layer);
+                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
+                    dispatch(
+                        #[inline(always)]
+                        || {
+                            for run in runs {
+                                let (start, len, o) = (run.start, run.len, run.start - p * sz);
+                                let stride = self.strides[d];
+                                let un = Shifted::new(u, start, len, stride);
+                                let pn = Shifted::new(psi, start, len, stride);
+                                let ca = Self::coefficient(d, a, run, &mut buf_a);
+                                let cb = Self::coefficient(d, b, run, &mut buf_b);
+                                rows::zeta_update(
+                                    (self.c2[0], &c2),
+                                    &c1,
+                                    (&u[start..start + len], &un),
+                                    &pn,
+                                    ca,
+                                    cb,
+                                    &w[start..start + len],
+                                    &mut zeta[o..o + len],
+                                    &mut out[o..o + len],
+                                    br.as_deref_mut().map(|b| &mut b[o..o + len]),
+                                );
+                            }
+                        },
+                    )
+                });
         }
         std::mem::swap(&mut state.cur, &mut state.prev);
     }
 
-    /// The interior of a row (no CPML, every neighbour inside the grid): out = 2u − out + w G
-    /// for `out.len()` points from index i0, G the Laplacian of radius R (3D when D3).
-    #[inline(always)]
-    fn interior<const R: usize, const D3: bool>(
-        &self,
-        u: &[T],
-        w: &[T],
-        i0: usize,
-        out: &mut [T],
-        bracket: Option<&mut [T]>,
-    ) {
-        let len = out.len();
-        let (sy, sz) = (self.strides[Y], self.strides[Z]);
-        let ndim = if D3 { 3.0 } else { 2.0 };
-        let c0 = self.c2[0] * T::from_f64(ndim);
-        let c: [T; R] = std::array::from_fn(|k| self.c2[k + 1]);
-        let row = |offset: isize| {
-            let start = (i0 as isize + offset) as usize;
-            &u[start..start + len]
-        };
-        let center = row(0);
-        let xm: [&[T]; R] = std::array::from_fn(|k| row(-(k as isize + 1)));
-        let xp: [&[T]; R] = std::array::from_fn(|k| row(k as isize + 1));
-        let zm: [&[T]; R] = std::array::from_fn(|k| row(-(((k + 1) * sz) as isize)));
-        let zp: [&[T]; R] = std::array::from_fn(|k| row(((k + 1) * sz) as isize));
-        let (ym, yp): ([&[T]; R], [&[T]; R]) = if D3 {
-            (
-                std::array::from_fn(|k| row(-(((k + 1) * sy) as isize))),
-                std::array::from_fn(|k| row(((k + 1) * sy) as isize)),
-            )
-        } else {
-            (xm, xp)
-        };
-        let w = &w[i0..i0 + len];
-        let laplacian = |j: usize| {
-            let mut g = c0 * center[j];
-            for k in 0..R {
-                let mut s = (xm[k][j] + xp[k][j]) + (zm[k][j] + zp[k][j]);
-                if D3 {
-                    s += ym[k][j] + yp[k][j];
-                }
-                g += c[k] * s;
-            }
-            g
-        };
-        match bracket {
-            Some(br) => {
-                let br = &mut br[..len];
-                for j in 0..len {
-                    let g = laplacian(j);
-                    out[j] = center[j] + center[j] - out[j] + w[j] * g;
-                    br[j] = g;
-                }
-            }
-            None => {
-                for j in 0..len {
-                    let g = laplacian(j);
-                    out[j] = center[j] + center[j] - out[j] + w[j] * g;
-                }
-            }
+    /// One adjoint step: state (ūⁿ⁺¹, ūⁿ, ψ̄, ζ̄) becomes (ūⁿ, ūⁿ⁻¹, ψ̄, ζ̄) of the step before.
+    /// `q` receives w ⊙ ūⁿ⁺¹ (the adjoint of the injected source term) and `scratch` is a
+    /// field of zeros (zero again on return). The caller adds the receivers' adjoint sources to
+    /// `state.cur` and accumulates the gradient Σ ūⁿ⁺¹ ⊙ Gⁿ before calling.
+    pub fn step_adjoint(&self, w: &[T], state: &mut WaveState<T>, q: &mut [T], scratch: &mut [T]) {
+        match self.order {
+            SpaceOrder::Two => self.step_adjoint_radius::<1>(w, state, q, scratch),
+            SpaceOrder::Four => self.step_adjoint_radius::<2>(w, state, q, scratch),
+            SpaceOrder::Eight => self.step_adjoint_radius::<4>(w, state, q, scratch),
         }
     }
 
-    /// One adjoint step: state (ūⁿ⁺¹, ūⁿ, ψ̄, ζ̄) becomes (ūⁿ, ūⁿ⁻¹, ψ̄, ζ̄) of the step before.
-    /// `q` receives w ⊙ ūⁿ⁺¹ (the adjoint of the injected source term). The caller adds the
-    /// receivers' adjoint sources to `state.cur` and accumulates the gradient Σ ūⁿ⁺¹ ⊙ Gⁿ before
-    /// calling.
-    pub fn step_adjoint(&self, w: &[T], state: &mut WaveState<T>, q: &mut [T]) {
+    fn step_adjoint_radius<const R: usize>(
+        &self,
+        w: &[T],
+        state: &mut WaveState<T>,
+        q: &mut [T],
+        scratch: &mut [T],
+    ) {
         let n = self.grid.len();
-        assert!(w.len() == n && state.cur.len() == n && q.len() == n);
+        assert!(w.len() == n && state.cur.len() == n && q.len() == n && scratch.len() == n);
         let npml = self.grid.npml;
-        let r = self.radius();
-        let sz = self.strides[Z];
         let axes: Vec<usize> = self.grid.axes().collect();
+        let c1: [T; R] = std::array::from_fn(|k| self.c1[k]);
+        let c2: [T; R] = std::array::from_fn(|k| self.c2[k + 1]);
+        let c0 = self.c2[0] * T::from_f64(axes.len() as f64);
+        let minus_one = T::from_f64(-1.0);
         q.par_iter_mut()
             .zip(state.cur.par_iter())
             .zip(w.par_iter())
@@ -404,107 +529,171 @@ impl<T: WaveFloat> Propagator<T> {
         // ūⁿ += 2 ūⁿ⁺¹ + L q.
         {
             let a = &state.cur;
-            state
-                .prev
-                .par_chunks_mut(sz)
-                .enumerate()
-                .for_each(|(z, out)| {
-                    for y in 0..self.shape[Y] {
-                        for x in 0..self.shape[X] {
-                            let i = z * sz + y * self.strides[Y] + x;
-                            let c = [z, y, x];
-                            let mut g = T::ZERO;
-                            for &d in &axes {
-                                g += self.d2_by(i, c[d], d, |k, _| q[k]);
-                            }
-                            let o = i - z * sz;
-                            out[o] += a[i] + a[i] + g;
-                        }
+            self.rows_mut(
+                &mut state.prev,
+                Region::All,
+                #[inline(always)]
+                |run, out| {
+                    let (start, len) = (run.start, run.len);
+                    let shifted = |d: usize| Shifted::new(q, start, len, self.strides[d]);
+                    let (ar, qc) = (&a[start..start + len], &q[start..start + len]);
+                    if axes.len() == 3 {
+                        let s = [shifted(Z), shifted(Y), shifted(X)];
+                        rows::adjoint_leapfrog(c0, &c2, ar, qc, &s, out);
+                    } else {
+                        let s = [shifted(Z), shifted(X)];
+                        rows::adjoint_leapfrog(c0, &c2, ar, qc, &s, out);
                     }
-                });
+                },
+            );
         }
         for &d in &axes {
-            let (ca, cb) = (&self.cpml.a[d], &self.cpml.b[d]);
-            let in_layer = |jj: usize| self.in_pml(d, jj);
-            // ψ̄ += D1ᵀ (M q) = −D1 (M q);  ζ̄ += M q.
-            self.planes_mut(
+            let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
+            let stride = self.strides[d];
+            let layer = Region::Edges {
+                axis: d,
+                width: npml,
+            };
+            let reach = Region::Edges {
+                axis: d,
+                width: npml + R,
+            };
+            // ψ̄ += D1ᵀ (M q) = −D1 (M q), with M q formed in the scratch field; ζ̄ += M q.
+            self.rows_mut(
+                scratch,
+                layer,
+                #[inline(always)]
+                |run, t| t.copy_from_slice(&q[run.start..run.start + run.len]),
+            );
+            let t: &[T] = scratch;
+            self.rows_mut(
                 &mut state.psi[d],
-                |z| self.plane_has_edge(z, d, npml),
-                |z, plane| {
-                    let base = z * sz;
-                    self.for_edge_points_in_plane(z, d, npml, |i, c| {
-                        let t = self.d1_by(
-                            i,
-                            c[d],
-                            d,
-                            |k, jj| {
-                                if in_layer(jj) { q[k] } else { T::ZERO }
-                            },
-                        );
-                        plane[i - base] -= t;
-                    });
+                layer,
+                #[inline(always)]
+                |run, psi| {
+                    rows::add_d1(
+                        &c1,
+                        minus_one,
+                        &Shifted::new(t, run.start, run.len, stride),
+                        psi,
+                    )
                 },
             );
-            self.planes_mut(
+            self.rows_mut(
                 &mut state.zeta[d],
-                |z| self.plane_has_edge(z, d, npml),
-                |z, plane| {
-                    let base = z * sz;
-                    self.for_edge_points_in_plane(z, d, npml, |i, _| plane[i - base] += q[i]);
+                layer,
+                #[inline(always)]
+                |run, zeta| {
+                    for (z, qv) in zeta.iter_mut().zip(&q[run.start..run.start + run.len]) {
+                        *z += *qv;
+                    }
                 },
             );
-            // Transpose of (2): ūⁿ += D2ᵀ (a ζ̄), ψ̄ += D1ᵀ (a ζ̄), then ζ̄ ← b ζ̄.
+            // Transpose of (2): ūⁿ += D2 (a ζ̄), ψ̄ −= D1 (a ζ̄), then ζ̄ ← b ζ̄.
             let zeta = &state.zeta[d];
-            self.planes_mut(
-                &mut state.prev,
-                |z| self.plane_has_edge(z, d, npml + r),
-                |z, plane| {
-                    let base = z * sz;
-                    self.for_edge_points_in_plane(z, d, npml + r, |i, c| {
-                        plane[i - base] += self.d2_by(i, c[d], d, |k, jj| ca[jj] * zeta[k]);
-                    });
+            self.rows_mut(
+                scratch,
+                layer,
+                #[inline(always)]
+                |run, t| {
+                    let mut buf = Vec::new();
+                    let ca = Self::coefficient(d, a, run, &mut buf);
+                    for ((t, z), c) in t
+                        .iter_mut()
+                        .zip(&zeta[run.start..run.start + run.len])
+                        .zip(ca)
+                    {
+                        *t = *c * *z;
+                    }
                 },
             );
-            self.planes_mut(
+            let t: &[T] = scratch;
+            self.rows_mut(
+                &mut state.prev,
+                reach,
+                #[inline(always)]
+                |run, out| {
+                    let (start, len) = (run.start, run.len);
+                    let tn = Shifted::new(t, start, len, stride);
+                    rows::add_d2((self.c2[0], &c2), &t[start..start + len], &tn, out);
+                },
+            );
+            self.rows_mut(
                 &mut state.psi[d],
-                |z| self.plane_has_edge(z, d, npml),
-                |z, plane| {
-                    let base = z * sz;
-                    self.for_edge_points_in_plane(z, d, npml, |i, c| {
-                        plane[i - base] -= self.d1_by(i, c[d], d, |k, jj| ca[jj] * zeta[k]);
-                    });
+                layer,
+                #[inline(always)]
+                |run, psi| {
+                    rows::add_d1(
+                        &c1,
+                        minus_one,
+                        &Shifted::new(t, run.start, run.len, stride),
+                        psi,
+                    )
                 },
             );
-            self.scale_layer(&mut state.zeta[d], d, cb);
-            // Transpose of (1): ūⁿ += D1ᵀ (a ψ̄), then ψ̄ ← b ψ̄.
+            self.rows_mut(
+                &mut state.zeta[d],
+                layer,
+                #[inline(always)]
+                |run, zeta| {
+                    let mut buf = Vec::new();
+                    for (z, c) in zeta.iter_mut().zip(Self::coefficient(d, b, run, &mut buf)) {
+                        *z *= *c;
+                    }
+                },
+            );
+            // Transpose of (1): ūⁿ −= D1 (a ψ̄), then ψ̄ ← b ψ̄.
             let psi = &state.psi[d];
-            self.planes_mut(
-                &mut state.prev,
-                |z| self.plane_has_edge(z, d, npml + r),
-                |z, plane| {
-                    let base = z * sz;
-                    self.for_edge_points_in_plane(z, d, npml + r, |i, c| {
-                        plane[i - base] -= self.d1_by(i, c[d], d, |k, jj| ca[jj] * psi[k]);
-                    });
+            self.rows_mut(
+                scratch,
+                layer,
+                #[inline(always)]
+                |run, t| {
+                    let mut buf = Vec::new();
+                    let ca = Self::coefficient(d, a, run, &mut buf);
+                    for ((t, p), c) in t
+                        .iter_mut()
+                        .zip(&psi[run.start..run.start + run.len])
+                        .zip(ca)
+                    {
+                        *t = *c * *p;
+                    }
                 },
             );
-            self.scale_layer(&mut state.psi[d], d, cb);
+            let t: &[T] = scratch;
+            self.rows_mut(
+                &mut state.prev,
+                reach,
+                #[inline(always)]
+                |run, out| {
+                    rows::add_d1(
+                        &c1,
+                        minus_one,
+                        &Shifted::new(t, run.start, run.len, stride),
+                        out,
+                    )
+                },
+            );
+            self.rows_mut(
+                &mut state.psi[d],
+                layer,
+                #[inline(always)]
+                |run, psi| {
+                    let mut buf = Vec::new();
+                    for (p, c) in psi.iter_mut().zip(Self::coefficient(d, b, run, &mut buf)) {
+                        *p *= *c;
+                    }
+                },
+            );
+            self.rows_mut(
+                scratch,
+                layer,
+                #[inline(always)]
+                |_, t| t.fill(T::ZERO),
+            );
         }
         // ūⁿ⁻¹ = −ūⁿ⁺¹, and shift.
         state.cur.par_iter_mut().for_each(|a| *a = -*a);
         std::mem::swap(&mut state.cur, &mut state.prev);
-    }
-
-    /// field ← b_d ⊙ field on the layer of axis d.
-    fn scale_layer(&self, field: &mut [T], d: usize, b: &[T]) {
-        let npml = self.grid.npml;
-        self.planes_mut(
-            field,
-            |z| self.plane_has_edge(z, d, npml),
-            |z, plane| {
-                let base = z * self.strides[Z];
-                self.for_edge_points_in_plane(z, d, npml, |i, c| plane[i - base] *= b[c[d]]);
-            },
-        );
     }
 }
