@@ -8,9 +8,7 @@
 //! with an off-grid source is listed too.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::core::error::{Error, Result};
@@ -110,7 +108,6 @@ type PeerRow = Vec<(String, std::result::Result<Measured, String>)>;
 
 /// Runs the peer script; returns one row per case.
 fn peers(python: &Path, cases: &[Case], reps: &[usize]) -> Result<Vec<PeerRow>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_peers.py");
     let input = format!(
         "[{}]",
         cases
@@ -120,39 +117,7 @@ fn peers(python: &Path, cases: &[Case], reps: &[usize]) -> Result<Vec<PeerRow>> 
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            Error::Usage(format!(
-                "cannot run {} ({e}); give --python or run scripts/install_bench_peers.sh",
-                python.display()
-            ))
-        })?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(input.as_bytes())
-        .map_err(|e| Error::Run(e.to_string()))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::Run(e.to_string()))?;
-    if !out.status.success() {
-        return Err(Error::Run(format!(
-            "{} failed ({})",
-            script.display(),
-            out.status
-        )));
-    }
-    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::Run(format!("peer output is not JSON: {e}")))?;
-    let rows = parsed
-        .as_array()
-        .ok_or_else(|| Error::Run("peer output is not a list".into()))?;
+    let rows = super::peers::run_script(python, "bench_peers.py", &input).map_err(Error::Run)?;
     Ok(rows
         .iter()
         .map(|row| {

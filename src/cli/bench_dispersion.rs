@@ -5,9 +5,7 @@
 //! Python (`scripts/install_bench_peers.sh`).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::core::error::Result;
@@ -95,7 +93,6 @@ fn run_disba(
     cases: &[Case],
     reps: usize,
 ) -> std::result::Result<Vec<serde_json::Value>, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_disba.py");
     let input = format!(
         "[{}]",
         cases
@@ -104,33 +101,7 @@ fn run_disba(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            format!(
-                "cannot run {} ({e}); give --python or run scripts/install_bench_peers.sh",
-                python.display()
-            )
-        })?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(input.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("{} failed ({})", script.display(), out.status));
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("disba output is not JSON: {e}"))?;
-    v.as_array()
-        .cloned()
-        .ok_or_else(|| "disba output is not a list".into())
+    super::peers::run_script(python, "bench_disba.py", &input)
 }
 
 pub fn dispersion(python: &Path, reps: usize) -> Result<String> {

@@ -101,6 +101,22 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
+        Command::Bench {
+            which:
+                super::BenchKind::Wave {
+                    python,
+                    steps_3d,
+                    steps_2d,
+                },
+        } => {
+            if comm.is_root() {
+                print!(
+                    "{}",
+                    super::bench_wave::wave(&python, steps_3d.max(1), steps_2d.max(1))?
+                );
+            }
+            Ok(())
+        }
         Command::Inspect { file } => {
             if comm.is_root() {
                 print!("{}", super::inspect::report(&file)?);

@@ -6,8 +6,10 @@
 
 mod bench;
 mod bench_dispersion;
+mod bench_wave;
 mod commands;
 mod inspect;
+mod peers;
 
 use std::path::PathBuf;
 
@@ -94,6 +96,18 @@ pub enum BenchKind {
         /// Timed repeats per curve.
         #[arg(long, default_value_t = 5)]
         reps: usize,
+    },
+    /// Acoustic propagation vs Devito: 3D 200³ and 2D 1000², order 8, float32, one thread and
+    /// all threads (Mpts/s).
+    Wave {
+        /// Python with Devito installed (scripts/install_bench_peers.sh).
+        #[arg(long, default_value = ".venv-bench/bin/python")]
+        python: PathBuf,
+        /// Timed steps of the 3D and the 2D case.
+        #[arg(long, default_value_t = 20)]
+        steps_3d: usize,
+        #[arg(long, default_value_t = 200)]
+        steps_2d: usize,
     },
 }
 
