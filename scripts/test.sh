@@ -8,5 +8,8 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 # OpenMPI refuses to run as root and to oversubscribe 2 cores without these.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# Waveform data of B3 and the scaled B4 are too large to commit: made here (a few seconds).
+./scripts/make_b3_data.sh
+./scripts/make_b4_small_data.sh
 cargo test --release --all-targets -- --test-threads=2
 cargo check --release --no-default-features --all-targets

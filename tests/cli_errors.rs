@@ -44,6 +44,23 @@ output: {path: out.h5}
     .to_string()
 }
 
+/// A valid small 2D FWI config (forward only: v_max given, no data file).
+fn fwi_case() -> String {
+    r#"problem:
+  kind: fwi2d
+  grid: {origin: [0.0, 0.0], spacing: [0.02, 0.02], shape: [20, 15]}
+  dt: 0.003
+  steps: 50
+  wavelet: {ricker: 8.0}
+  sources: [[0.2, 0.04]]
+  receivers: [[0.1, 0.1], [0.3, 0.1]]
+  fixed: {top_rows: 2, velocity: 1.5}
+  v_max: 3.0
+  reference_model: 2.0
+"#
+    .to_string()
+}
+
 struct Case {
     name: &'static str,
     /// Edits the directory and returns the config text.
@@ -249,6 +266,39 @@ fn cases() -> Vec<Case> {
             },
             args: &["forward", "--out", "out.txt"],
             expect: "problem.model.vs[0]: is 0: fluid layers are not supported",
+        },
+        Case {
+            name: "FWI time step above the stability limit",
+            setup: |_| fwi_case().replace("dt: 0.003", "dt: 0.004"),
+            args: &["forward", "--out", "out.npy"],
+            expect: "problem.dt: 0.004 s is above the stability limit",
+        },
+        Case {
+            name: "FWI grid too coarse for the wavelet",
+            setup: |_| fwi_case().replace("ricker: 8.0", "ricker: 12.0"),
+            args: &["forward", "--out", "out.npy"],
+            expect: "problem.grid.spacing: 0.02 km gives 2.50 points per shortest wavelength",
+        },
+        Case {
+            name: "FWI receiver outside the model",
+            setup: |_| fwi_case().replace("[0.3, 0.1]]", "[0.5, 0.1]]"),
+            args: &["forward", "--out", "out.npy"],
+            expect: "problem.receivers: position 1 [0.5, 0.1] lies outside the model grid",
+        },
+        Case {
+            name: "FWI unequal grid spacing",
+            setup: |_| fwi_case().replace("spacing: [0.02, 0.02]", "spacing: [0.02, 0.025]"),
+            args: &["forward", "--out", "out.npy"],
+            expect: "problem.grid.spacing: must be the same on every axis",
+        },
+        Case {
+            name: "FWI waveform data without sigma",
+            setup: |d| {
+                write(d, "d.txt", &"0.0\n".repeat(102));
+                fwi_case().replace("  v_max: 3.0", "  v_max: 3.0\n  data: {file: d.txt}")
+            },
+            args: &["forward", "--out", "out.npy"],
+            expect: "problem.data.sigma: required with waveform data",
         },
         Case {
             name: "3D grid with 2D values",

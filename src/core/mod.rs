@@ -9,4 +9,5 @@ pub mod linalg;
 pub mod parallel;
 pub mod simd;
 pub mod state;
+pub mod stencil;
 pub mod testing_hooks;

@@ -1,5 +1,6 @@
 //! Central finite-difference stencils of order 2, 4 and 8, the leapfrog stability limit and
-//! the sampling rule (points per shortest wavelength) that each order needs.
+//! the sampling rule (points per shortest wavelength) that each order needs: the table that the
+//! wave physics computes with and the config checks refuse bad set-ups with.
 
 use std::fmt;
 

@@ -72,7 +72,8 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         spec.seed,
         initial,
         posterior.prior().unconstrained_std(),
-    );
+    )
+    .with_batch_size(spec.problem.batch_size());
 
     let (first, mut history) = if options.resume {
         let cp = read_checkpoint(&output.path)?;

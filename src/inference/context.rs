@@ -6,9 +6,12 @@ use std::ops::Range;
 
 use ndarray::{Array1, Array2, ArrayView2};
 
+use rand::RngExt;
+
 use crate::core::error::Result;
+use crate::core::parallel::rng::{Purpose, member_rng};
 use crate::core::parallel::{Comm, Partition};
-use crate::posterior::{Evaluation, LogDensity};
+use crate::posterior::{Batch, Evaluation, LogDensity};
 
 pub struct RunContext<'a> {
     density: &'a dyn LogDensity,
@@ -17,6 +20,8 @@ pub struct RunContext<'a> {
     iteration: usize,
     initial_members: Array2<f64>,
     prior_scale: Array1<f64>,
+    /// Data groups (shots) per mini-batch; `None`: the full likelihood every iteration.
+    batch_size: Option<usize>,
 }
 
 impl<'a> RunContext<'a> {
@@ -36,7 +41,36 @@ impl<'a> RunContext<'a> {
             iteration: 0,
             initial_members,
             prior_scale,
+            batch_size: None,
         }
+    }
+
+    /// Mini-batches of `size` data groups for the methods that take stochastic gradients.
+    pub fn with_batch_size(mut self, size: Option<usize>) -> Self {
+        self.batch_size = size.filter(|&k| k < self.density.n_data_groups());
+        self
+    }
+
+    /// The mini-batch of the current iteration: `batch_size` of the density's data groups,
+    /// chosen without replacement from the stream (seed, batch, 0, iteration), so every member
+    /// and every rank gets the same one. `None` without mini-batches.
+    pub fn batch(&self) -> Option<Batch> {
+        let size = self.batch_size?;
+        let n = self.density.n_data_groups();
+        let mut rng = member_rng(self.seed, Purpose::Batch, 0, self.iteration as u64);
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in 0..size {
+            let j = rng.random_range(i..n);
+            order.swap(i, j);
+        }
+        let mut active = vec![false; n];
+        for &g in &order[..size] {
+            active[g] = true;
+        }
+        Some(Batch {
+            active,
+            weight: n as f64 / size as f64,
+        })
     }
 
     pub fn density(&self) -> &dyn LogDensity {
@@ -73,6 +107,19 @@ impl<'a> RunContext<'a> {
         let owned = self.owned(x.nrows());
         self.density
             .evaluate(x.slice(ndarray::s![owned, ..]), with_grad)
+    }
+
+    /// [`evaluate_owned`](Self::evaluate_owned) with the likelihood of this iteration's
+    /// mini-batch (when the run has mini-batches): for methods that take stochastic gradients.
+    pub fn evaluate_owned_batch(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation> {
+        match self.batch() {
+            Some(batch) => {
+                let owned = self.owned(x.nrows());
+                self.density
+                    .evaluate_batch(x.slice(ndarray::s![owned, ..]), with_grad, &batch)
+            }
+            None => self.evaluate_owned(x, with_grad),
+        }
     }
 
     /// Gathers this rank's rows (owned members × `width`, row-major) into the full

@@ -25,6 +25,10 @@ pub enum PhysicsError {
     NonFiniteParameter { index: usize, value: f64 },
     #[error("the model has {got} parameters, the problem needs {expected}")]
     WrongModelLength { got: usize, expected: usize },
+    #[error(
+        "velocity {value} km/s at node {node} exceeds {limit} km/s, the stability limit of the time step"
+    )]
+    Unstable { node: usize, value: f64, limit: f64 },
     #[error("fast marching left node {node} unreached (no causal update found)")]
     Unreached { node: usize },
     #[error("layer {layer}: {what} is {value}")]
@@ -63,6 +67,35 @@ pub trait ForwardModel: Sync {
 
     /// Runs the forward model and keeps what the vector-Jacobian product needs.
     fn linearize(&self, m: ArrayView1<f64>) -> Result<Box<dyn Linearization + '_>, PhysicsError>;
+
+    /// The independent groups of the data (the shots of a waveform problem) that a mini-batch
+    /// chooses from, as ranges of the data vector: one group by default.
+    fn data_groups(&self) -> Vec<std::ops::Range<usize>> {
+        std::iter::once(0..self.n_data()).collect()
+    }
+
+    /// [`forward_into`](Self::forward_into) for the groups marked `active` only; the data of
+    /// the others are unspecified (the default computes everything).
+    fn forward_groups_into(
+        &self,
+        m: ArrayView1<f64>,
+        active: &[bool],
+        d: ArrayViewMut1<f64>,
+    ) -> Result<(), PhysicsError> {
+        let _ = active;
+        self.forward_into(m, d)
+    }
+
+    /// [`linearize`](Self::linearize) for the groups marked `active` only: the data of the
+    /// others are unspecified and their cotangents must be zero.
+    fn linearize_groups(
+        &self,
+        m: ArrayView1<f64>,
+        active: &[bool],
+    ) -> Result<Box<dyn Linearization + '_>, PhysicsError> {
+        let _ = active;
+        self.linearize(m)
+    }
 
     /// Σ_i |∂d_i/∂m_j| per parameter (ray coverage for travel times), from one VJP per datum.
     fn coverage(&self, m: ArrayView1<f64>) -> Result<Array1<f64>, PhysicsError> {

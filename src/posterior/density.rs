@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::likelihood::GaussianLikelihood;
 use super::prior::Prior;
 use super::transform::Transform;
-use super::{Evaluation, LogDensity};
+use super::{Batch, Evaluation, LogDensity};
 use crate::core::config::spec::{InitSpec, LikelihoodKind, RunSpec};
 use crate::core::error::{Error, Result};
 use crate::core::parallel::Par;
@@ -19,6 +19,14 @@ pub struct Posterior {
     transform: Transform,
     likelihood: Option<GaussianLikelihood>,
     forward: Box<dyn ForwardModel>,
+}
+
+/// The data of a mini-batch: which groups the forward model runs, and each datum's weight
+/// (zero outside the batch).
+struct Selection {
+    active: Vec<bool>,
+    weights: Array1<f64>,
+    n_selected: usize,
 }
 
 /// One member's values before they are packed into an `Evaluation`.
@@ -144,7 +152,32 @@ impl Posterior {
         (lp, m, dm_dx)
     }
 
-    fn evaluate_member(&self, x: ArrayView1<f64>, grad: Option<ArrayViewMut1<f64>>) -> MemberValue {
+    fn selection(&self, batch: &Batch) -> Selection {
+        let groups = self.forward.data_groups();
+        assert_eq!(batch.active.len(), groups.len(), "one flag per data group");
+        let mut weights = Array1::zeros(self.forward.n_data());
+        let mut n_selected = 0;
+        for (range, &on) in groups.iter().zip(&batch.active) {
+            if on {
+                weights
+                    .slice_mut(ndarray::s![range.clone()])
+                    .fill(batch.weight);
+                n_selected += range.len();
+            }
+        }
+        Selection {
+            active: batch.active.clone(),
+            weights,
+            n_selected,
+        }
+    }
+
+    fn evaluate_member(
+        &self,
+        x: ArrayView1<f64>,
+        grad: Option<ArrayViewMut1<f64>>,
+        selection: Option<&Selection>,
+    ) -> MemberValue {
         let want_grad = grad.is_some();
         let mut grad = grad;
         let (lp_prior, m, dm_dx) = self.prior_part(x, grad.as_mut().map(|g| g.view_mut()));
@@ -158,10 +191,21 @@ impl Posterior {
         };
         let mut d = Array1::zeros(self.forward.n_data());
         let outcome = if want_grad {
-            self.forward.linearize(m.view()).map(|lin| {
+            let lin = match selection {
+                Some(sel) => self.forward.linearize_groups(m.view(), &sel.active),
+                None => self.forward.linearize(m.view()),
+            };
+            lin.map(|lin| {
                 d.assign(&lin.data());
                 let mut cot = Array1::zeros(d.len());
-                likelihood.gradient_into(d.view(), cot.view_mut());
+                match selection {
+                    Some(sel) => likelihood.gradient_weighted_into(
+                        d.view(),
+                        sel.weights.view(),
+                        cot.view_mut(),
+                    ),
+                    None => likelihood.gradient_into(d.view(), cot.view_mut()),
+                }
                 let mut g_m = Array1::zeros(m.len());
                 lin.vjp_into(cot.view(), g_m.view_mut());
                 if let Some(g) = grad.as_mut() {
@@ -171,10 +215,33 @@ impl Posterior {
                 }
             })
         } else {
-            self.forward.forward_into(m.view(), d.view_mut())
+            match selection {
+                Some(sel) => self
+                    .forward
+                    .forward_groups_into(m.view(), &sel.active, d.view_mut()),
+                None => self.forward.forward_into(m.view(), d.view_mut()),
+            }
         };
-        let chi2 = likelihood.chi2(d.view());
-        let log_likelihood = likelihood.log_likelihood(d.view());
+        // A batch reports its own χ²/N; its log-likelihood is the weighted estimate of the full one.
+        let (chi2, n_misfit, log_likelihood) = match selection {
+            Some(sel) => {
+                let weighted = likelihood.chi2_weighted(d.view(), sel.weights.view());
+                let weight = sel.weights.iter().copied().fold(0.0, f64::max);
+                (
+                    weighted / weight,
+                    sel.n_selected,
+                    -0.5 * weighted + likelihood.normalisation(),
+                )
+            }
+            None => {
+                let chi2 = likelihood.chi2(d.view());
+                (
+                    chi2,
+                    likelihood.n_data(),
+                    likelihood.log_likelihood(d.view()),
+                )
+            }
+        };
         let log_prob = lp_prior + log_likelihood;
         let ok = outcome.is_ok()
             && log_prob.is_finite()
@@ -195,36 +262,46 @@ impl Posterior {
         MemberValue {
             log_prob,
             log_likelihood,
-            misfit: chi2 / likelihood.n_data() as f64,
+            misfit: chi2 / n_misfit as f64,
             failed: false,
         }
     }
 
     /// Evaluates every row of `x`, in parallel over members when `par` says so.
     pub fn evaluate_par(&self, x: ArrayView2<f64>, with_grad: bool, par: Par) -> Evaluation {
+        self.evaluate_selection(x, with_grad, par, None)
+    }
+
+    fn evaluate_selection(
+        &self,
+        x: ArrayView2<f64>,
+        with_grad: bool,
+        par: Par,
+        selection: Option<&Selection>,
+    ) -> Evaluation {
         let n = x.nrows();
         let mut grad = with_grad.then(|| Array2::zeros((n, self.dim())));
         let values: Vec<MemberValue> = match (&mut grad, par) {
             (Some(g), Par::Rayon) => {
                 let rows: Vec<_> = x.axis_iter(Axis(0)).zip(g.axis_iter_mut(Axis(0))).collect();
                 rows.into_par_iter()
-                    .map(|(xi, gi)| self.evaluate_member(xi, Some(gi)))
+                    .map(|(xi, gi)| self.evaluate_member(xi, Some(gi), selection))
                     .collect()
             }
             (Some(g), Par::Seq) => x
                 .axis_iter(Axis(0))
                 .zip(g.axis_iter_mut(Axis(0)))
-                .map(|(xi, gi)| self.evaluate_member(xi, Some(gi)))
+                .map(|(xi, gi)| self.evaluate_member(xi, Some(gi), selection))
                 .collect(),
             (None, Par::Rayon) => x
                 .axis_iter(Axis(0))
                 .collect::<Vec<_>>()
                 .into_par_iter()
-                .map(|xi| self.evaluate_member(xi, None))
+                .map(|xi| self.evaluate_member(xi, None, selection))
                 .collect(),
             (None, Par::Seq) => x
                 .axis_iter(Axis(0))
-                .map(|xi| self.evaluate_member(xi, None))
+                .map(|xi| self.evaluate_member(xi, None, selection))
                 .collect(),
         };
         Evaluation {
@@ -251,5 +328,22 @@ impl LogDensity for Posterior {
             )));
         }
         Ok(self.evaluate_par(x, with_grad, Par::Rayon))
+    }
+
+    fn n_data_groups(&self) -> usize {
+        self.forward.data_groups().len()
+    }
+
+    fn evaluate_batch(
+        &self,
+        x: ArrayView2<f64>,
+        with_grad: bool,
+        batch: &Batch,
+    ) -> Result<Evaluation> {
+        if self.likelihood.is_none() {
+            return self.evaluate(x, with_grad);
+        }
+        let selection = self.selection(batch);
+        Ok(self.evaluate_selection(x, with_grad, Par::Rayon, Some(&selection)))
     }
 }

@@ -44,6 +44,39 @@ impl GaussianLikelihood {
         chi2
     }
 
+    /// Σ w_i ((d − d_obs)/σ)² over the data with w_i > 0 (the others may be unspecified).
+    pub fn chi2_weighted(&self, predicted: ArrayView1<f64>, weights: ArrayView1<f64>) -> f64 {
+        let mut chi2 = 0.0;
+        for i in 0..predicted.len() {
+            if weights[i] > 0.0 {
+                let r = (predicted[i] - self.observed[i]) / self.sigma[i];
+                chi2 += weights[i] * r * r;
+            }
+        }
+        chi2
+    }
+
+    /// −w (d − d_obs)/σ², zero where w = 0, into `out`.
+    pub fn gradient_weighted_into(
+        &self,
+        predicted: ArrayView1<f64>,
+        weights: ArrayView1<f64>,
+        mut out: ArrayViewMut1<f64>,
+    ) {
+        for i in 0..predicted.len() {
+            out[i] = if weights[i] > 0.0 {
+                -weights[i] * (predicted[i] - self.observed[i]) / (self.sigma[i] * self.sigma[i])
+            } else {
+                0.0
+            };
+        }
+    }
+
+    /// The normalisation −Σ ln σ − (N/2) ln 2π.
+    pub fn normalisation(&self) -> f64 {
+        self.normalisation
+    }
+
     pub fn log_likelihood(&self, predicted: ArrayView1<f64>) -> f64 {
         -0.5 * self.chi2(predicted) + self.normalisation
     }

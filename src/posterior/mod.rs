@@ -35,12 +35,38 @@ pub struct Evaluation {
     pub failed: Vec<bool>,
 }
 
+/// A mini-batch of data groups (shots): the groups that take part, each weighted by
+/// n_groups / batch size so that the batch's log-likelihood is an unbiased estimate of the full
+/// one. The same for every member of an iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub active: Vec<bool>,
+    pub weight: f64,
+}
+
 /// log p(m | d) up to a constant, and its gradient, for every row of `x`.
 pub trait LogDensity: Sync {
     fn dim(&self) -> usize;
 
     /// Evaluates every row; with `with_grad` also the gradient.
     fn evaluate(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation>;
+
+    /// The number of data groups a mini-batch chooses from (1: no mini-batches).
+    fn n_data_groups(&self) -> usize {
+        1
+    }
+
+    /// Evaluates every row with the likelihood of a mini-batch of data groups (log-likelihood
+    /// and misfit of the batch; the full evaluation by default).
+    fn evaluate_batch(
+        &self,
+        x: ArrayView2<f64>,
+        with_grad: bool,
+        batch: &Batch,
+    ) -> Result<Evaluation> {
+        let _ = batch;
+        self.evaluate(x, with_grad)
+    }
 
     fn log_prob(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         Ok(self.evaluate(x, false)?.log_prob)

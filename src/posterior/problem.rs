@@ -3,10 +3,11 @@
 use ndarray::Array1;
 
 use crate::core::config::spec::{
-    DispersionParameters, DispersionSpec, GeometrySpec, GridSpec, ProblemSpec, RhoRuleSpec,
-    TravelTimeSpec, VelocityKindSpec, VpRuleSpec, WaveKind,
+    DispersionParameters, DispersionSpec, FwiSpec, GeometrySpec, GridSpec, ProblemSpec,
+    RhoRuleSpec, TravelTimeSpec, VelocityKindSpec, VpRuleSpec, WaveKind, WaveletSpec,
 };
 use crate::core::io::names::var;
+use crate::core::stencil::SpaceOrder;
 use crate::physics::ForwardModel;
 use crate::physics::dispersion::forward::{
     Curve, DispersionForward, Parameterization, RhoRule, VelocityKind, VpRule,
@@ -14,6 +15,9 @@ use crate::physics::dispersion::forward::{
 use crate::physics::dispersion::{LayeredModel, Wave};
 use crate::physics::eikonal::{Mesh, SphericalTravelTime, TravelTime2d, TravelTime3d};
 use crate::physics::linear::LinearForward;
+use crate::physics::wave::WaveGrid;
+use crate::physics::wave::fwi::{FwiForward, FwiSetup};
+use crate::physics::wave::wavelet::ricker;
 
 fn mesh<const D: usize>(grid: &GridSpec) -> Mesh<D> {
     Mesh::new(
@@ -73,8 +77,49 @@ fn dispersion(d: &DispersionSpec) -> DispersionForward {
     DispersionForward::new(reference, curves, parameterization)
 }
 
+/// The wave physics' set-up of a checked FWI problem: grid axes (x[, y], z) become (z, y, x)
+/// with positions relative to the first model point; the fixed top rows keep their velocity.
+fn fwi(f: &FwiSpec) -> FwiForward {
+    let dims = f.grid.dims();
+    let shape = &f.grid.shape;
+    let (nx, nz) = (shape[0], shape[dims - 1]);
+    let ny = if dims == 3 { shape[1] } else { 1 };
+    let h = f.grid.spacing[0];
+    let grid = WaveGrid::new(dims, [nz, ny, nx], h, f.cpml);
+    let to_zyx = |p: &Vec<f64>| -> [f64; 3] {
+        let rel = |a: usize| p[a] - f.grid.origin[a];
+        if dims == 3 {
+            [rel(2), rel(1), rel(0)]
+        } else {
+            [rel(1), 0.0, rel(0)]
+        }
+    };
+    let nt = f.steps + 1;
+    let wavelet = match &f.wavelet {
+        WaveletSpec::Ricker(f0) => ricker(*f0, 1.0 / f0, f.dt, nt),
+        WaveletSpec::Samples(s) => s.clone(),
+    };
+    let row = nx * ny;
+    let base_velocity = vec![f.fixed_velocity; grid.n_model()];
+    let free = (f.fixed_rows * row..grid.n_model()).collect();
+    FwiForward::new(FwiSetup {
+        grid,
+        order: SpaceOrder::from_order(f.order).expect("validated order"),
+        dt: f.dt,
+        nt,
+        wavelet,
+        f0: f.peak_frequency,
+        v_max: f.v_max,
+        sources: f.sources.iter().map(to_zyx).collect(),
+        receivers: f.receivers.iter().map(to_zyx).collect(),
+        base_velocity,
+        free,
+    })
+}
+
 pub fn build_forward_model(spec: &ProblemSpec) -> Box<dyn ForwardModel> {
     match spec {
+        ProblemSpec::Fwi(f) => Box::new(fwi(f)),
         ProblemSpec::Dispersion(d) => Box::new(dispersion(d)),
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
         ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {
@@ -107,6 +152,19 @@ pub fn build_forward_model(spec: &ProblemSpec) -> Box<dyn ForwardModel> {
 /// Grid coordinates of every parameter of a grid problem (`param_x`, `param_y`[, `param_z`])
 /// with their units; none for a linear one.
 pub fn param_coordinates(spec: &ProblemSpec) -> Vec<(&'static str, Array1<f64>, &'static str)> {
+    if let ProblemSpec::Fwi(f) = spec {
+        // The free cells: the grid without its fixed top rows (the last axis is depth).
+        let dims = f.grid.dims();
+        let mut g = f.grid.clone();
+        g.shape = f.free_shape();
+        g.origin[dims - 1] += f.fixed_rows as f64 * g.spacing[dims - 1];
+        let names = if dims == 3 {
+            [var::PARAM_X, var::PARAM_Y, var::PARAM_Z]
+        } else {
+            [var::PARAM_X, var::PARAM_Z, var::PARAM_Z]
+        };
+        return grid_coordinates(&g, &names[..dims], ["km"; 3]);
+    }
     let ProblemSpec::TravelTime(t) = spec else {
         return Vec::new();
     };
@@ -116,6 +174,15 @@ pub fn param_coordinates(spec: &ProblemSpec) -> Vec<(&'static str, Array1<f64>, 
         GeometrySpec::Spherical { .. } => ["degrees_east", "degrees_north", ""],
     };
     let names = [var::PARAM_X, var::PARAM_Y, var::PARAM_Z];
+    grid_coordinates(g, &names[..g.dims()], units)
+}
+
+/// The coordinate of every node of `g` along each axis (x first, x fastest).
+fn grid_coordinates(
+    g: &GridSpec,
+    names: &[&'static str],
+    units: [&'static str; 3],
+) -> Vec<(&'static str, Array1<f64>, &'static str)> {
     (0..g.dims())
         .map(|a| {
             let stride: usize = g.shape[..a].iter().product();

@@ -75,7 +75,7 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
         None => {
             issues.add(
                 "problem",
-                "required: the block that describes the physics (kind: linear, traveltime2d or traveltime3d)",
+                "required: the block that describes the physics (kind: linear, traveltime2d, traveltime3d, dispersion, fwi2d or fwi3d)",
             );
             None
         }
@@ -126,6 +126,15 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
                 None
             }
         };
+    }
+    let mut problem = problem;
+    if let Some(ProblemSpec::Fwi(f)) = &mut problem {
+        super::fwi::check_fwi_velocities(f, prior.as_ref(), &mut issues);
+        issues.check(
+            f.shots_per_iteration.is_none() || !matches!(method, Some(MethodSpec::Mh(_))),
+            "problem.shots_per_iteration",
+            || "mini-batches need a method that takes stochastic gradients (svgd); mh needs every shot".into(),
+        );
     }
     if let Some(name) = &raw.name {
         issues.check(!name.trim().is_empty(), "name", || {

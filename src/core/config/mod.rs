@@ -5,6 +5,7 @@
 
 mod check;
 mod dispersion;
+mod fwi;
 mod method;
 mod problem;
 pub mod raw;

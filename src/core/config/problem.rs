@@ -30,6 +30,8 @@ pub(super) fn check_problem(
         RawProblem::Traveltime3d(t) => {
             check_traveltime(t, 3, dir, issues).map(ProblemSpec::TravelTime)
         }
+        RawProblem::Fwi2d(f) => super::fwi::check_fwi(f, 2, dir, issues).map(ProblemSpec::Fwi),
+        RawProblem::Fwi3d(f) => super::fwi::check_fwi(f, 3, dir, issues).map(ProblemSpec::Fwi),
     }
 }
 

@@ -40,6 +40,10 @@ pub enum RawProblem {
     Traveltime3d(RawTravelTime),
     /// Surface-wave dispersion curves of a layered model.
     Dispersion(RawDispersion),
+    /// 2D acoustic full-waveform inversion (x, z section).
+    Fwi2d(RawFwi),
+    /// 3D acoustic full-waveform inversion.
+    Fwi3d(RawFwi),
 }
 
 /// A file reference: `{file: path}`.
@@ -208,6 +212,77 @@ pub struct RawDispersion {
     /// Observed values in curve order, `value [sigma]` per line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<RawData>,
+}
+
+/// The source time function: `{ricker: f0}` (peak frequency, Hz; delayed by 1/f0) or
+/// `{file: w.txt, peak_frequency: f0}` (one sample per time step from t = 0).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWavelet {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ricker: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_frequency: Option<f64>,
+}
+
+/// Cells that are not parameters: the top `top_rows` depth levels (rows counted from 1, as
+/// the water layer of B3) take `velocity`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFixed {
+    pub top_rows: usize,
+    pub velocity: f64,
+}
+
+/// Waveform data: an `.npy` (or text) file of the traces, shots × receivers × time samples
+/// (C order, time fastest), with one σ for all.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaveData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFwi {
+    /// The model grid: origin, spacing (equal on every axis) and shape, x first
+    /// ((x, z) in 2D, (x, y, z) in 3D; z is depth, positive down).
+    pub grid: RawGrid,
+    /// Spatial order of the stencil: 2, 4 or 8 (default 8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<usize>,
+    /// CPML width in points on every side (default 20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpml: Option<usize>,
+    /// Time step (s).
+    pub dt: f64,
+    /// Number of time steps; traces have steps + 1 samples from t = 0.
+    pub steps: usize,
+    pub wavelet: RawWavelet,
+    /// Source positions in km, grid axis order: `[[x, z], ...]` or `{file: PATH}`.
+    pub sources: RawStations,
+    /// Receiver positions, the same for every shot.
+    pub receivers: RawStations,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<RawFixed>,
+    /// The largest velocity members may take (km/s), for the stability check and the CPML;
+    /// default: the prior's largest upper bound (or the reference model's largest value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v_max: Option<f64>,
+    /// Shots per iteration for SVGD: random mini-batches keyed by (seed, iteration), the same
+    /// for every member, the likelihood scaled by shots / batch; default every shot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shots_per_iteration: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<RawWaveData>,
+    /// Velocities of the free cells (km/s), grid order with x fastest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_model: Option<RawValues>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

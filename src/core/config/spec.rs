@@ -37,6 +37,7 @@ pub enum ProblemSpec {
     Linear(LinearSpec),
     TravelTime(TravelTimeSpec),
     Dispersion(DispersionSpec),
+    Fwi(FwiSpec),
 }
 
 impl ProblemSpec {
@@ -46,6 +47,8 @@ impl ProblemSpec {
             ProblemSpec::TravelTime(t) if t.grid.dims() == 3 => "traveltime3d",
             ProblemSpec::TravelTime(_) => "traveltime2d",
             ProblemSpec::Dispersion(_) => "dispersion",
+            ProblemSpec::Fwi(f) if f.grid.dims() == 3 => "fwi3d",
+            ProblemSpec::Fwi(_) => "fwi2d",
         }
     }
 
@@ -54,6 +57,7 @@ impl ProblemSpec {
             ProblemSpec::Linear(l) => l.matrix.ncols(),
             ProblemSpec::TravelTime(t) => t.grid.n_nodes(),
             ProblemSpec::Dispersion(d) => d.n_params(),
+            ProblemSpec::Fwi(f) => f.n_params(),
         }
     }
 
@@ -62,6 +66,7 @@ impl ProblemSpec {
             ProblemSpec::Linear(l) => &l.data,
             ProblemSpec::TravelTime(t) => &t.data,
             ProblemSpec::Dispersion(d) => &d.data,
+            ProblemSpec::Fwi(f) => &f.data,
         }
     }
 
@@ -70,6 +75,15 @@ impl ProblemSpec {
             ProblemSpec::Linear(l) => l.reference_model.as_ref(),
             ProblemSpec::TravelTime(t) => t.reference_model.as_ref(),
             ProblemSpec::Dispersion(d) => Some(&d.reference_model),
+            ProblemSpec::Fwi(f) => f.reference_model.as_ref(),
+        }
+    }
+
+    /// Data groups (shots) per mini-batch of a stochastic-gradient method, when asked for.
+    pub fn batch_size(&self) -> Option<usize> {
+        match self {
+            ProblemSpec::Fwi(f) => f.shots_per_iteration,
+            _ => None,
         }
     }
 
@@ -80,7 +94,58 @@ impl ProblemSpec {
             ProblemSpec::Linear(l) => vec![l.matrix.ncols()],
             ProblemSpec::TravelTime(t) => t.grid.shape.clone(),
             ProblemSpec::Dispersion(d) => vec![d.n_params()],
+            ProblemSpec::Fwi(f) => f.free_shape(),
         }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum WaveletSpec {
+    /// A Ricker wavelet of this peak frequency (Hz), delayed by 1/f0.
+    Ricker(f64),
+    /// Given samples, one per trace sample (steps + 1) from t = 0.
+    Samples(Vec<f64>),
+}
+
+/// A checked FWI problem. Positions are in km in grid axis order (x, z) or (x, y, z).
+#[derive(Debug, Clone)]
+pub struct FwiSpec {
+    pub grid: GridSpec,
+    pub order: usize,
+    pub cpml: usize,
+    pub dt: f64,
+    pub steps: usize,
+    pub wavelet: WaveletSpec,
+    /// Peak frequency (Hz): the sampling check (f_max = 2.5 f0) and the CPML's shift.
+    pub peak_frequency: f64,
+    pub sources: Vec<Vec<f64>>,
+    pub receivers: Vec<Vec<f64>>,
+    /// Top depth levels that are not parameters, and their velocity.
+    pub fixed_rows: usize,
+    pub fixed_velocity: f64,
+    /// The largest velocity members may take (resolved from the prior when not given).
+    pub v_max: f64,
+    pub data: DataSpec,
+    pub reference_model: Option<Array1<f64>>,
+    /// Shots per iteration of SVGD (random mini-batches); `None`: every shot.
+    pub shots_per_iteration: Option<usize>,
+}
+
+impl FwiSpec {
+    /// The grid of the free cells (x first): the model grid without its fixed top rows.
+    pub fn free_shape(&self) -> Vec<usize> {
+        let mut shape = self.grid.shape.clone();
+        let last = shape.len() - 1;
+        shape[last] -= self.fixed_rows;
+        shape
+    }
+
+    pub fn n_params(&self) -> usize {
+        self.free_shape().iter().product()
+    }
+
+    pub fn n_data(&self) -> usize {
+        self.sources.len() * self.receivers.len() * (self.steps + 1)
     }
 }
 

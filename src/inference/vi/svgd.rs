@@ -143,7 +143,7 @@ impl Method for Svgd {
         let owned = ctx.owned(n);
 
         // Scores of the owned particles, gathered by global index: [score, lp, loglik, misfit, failed].
-        let eval = ctx.evaluate_owned(self.x.view(), true)?;
+        let eval = ctx.evaluate_owned_batch(self.x.view(), true)?;
         let width = d + 4;
         let grad = eval.grad.as_ref().expect("asked for the gradient");
         let mut local = Vec::with_capacity(owned.len() * width);

@@ -3,7 +3,8 @@
 //! CPML absorbing layers, and its exact discrete adjoint.
 //!
 //! - `float`: the wavefield float type (f32 in production, f64 in tests);
-//! - `stencil`: finite-difference weights, the stability limit and the sampling rule;
+//! - `fwi`: the full-waveform forward model (free cells → traces of every shot, and the gradient);
+//! - stencils, stability limit and sampling rule: `core::stencil` (shared with the config checks);
 //! - `grid`: the padded grid, model extension into the CPML, source/receiver weights;
 //! - `cpml`: the absorbing layer's coefficients;
 //! - `propagator`: one forward step and its transpose;
@@ -12,18 +13,18 @@
 
 pub mod cpml;
 pub mod float;
+pub mod fwi;
 pub mod grid;
 pub mod modelling;
 pub mod propagator;
 mod rows;
-pub mod stencil;
 pub mod wavelet;
 
+pub use crate::core::stencil::SpaceOrder;
 pub use float::WaveFloat;
 pub use grid::WaveGrid;
 pub use modelling::{Shot, Traces, WaveSolver};
 pub use propagator::{Propagator, WaveState};
-pub use stencil::SpaceOrder;
 
 #[cfg(test)]
 mod tests;

@@ -34,8 +34,8 @@ use super::cpml::Cpml;
 use super::float::WaveFloat;
 use super::grid::{WaveGrid, X, Y, Z};
 use super::rows::{self, Shifted};
-use super::stencil::SpaceOrder;
 use crate::core::simd::dispatch;
+use crate::core::stencil::SpaceOrder;
 
 /// The wavefield state before a step: (uⁿ, uⁿ⁻¹) and the memory variables per axis (full-size
 /// fields for active axes, empty otherwise). The adjoint state has the same shape:
