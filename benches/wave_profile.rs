@@ -2,7 +2,7 @@
 //! NDIM N STEPS [THREADS]` (f32, order 8, 20-point CPML around an N^NDIM model). Prints the
 //! time per step and the throughput in Mpts/s over the padded grid. `geobayes bench wave` is
 //! the comparison with Devito.
-use geobayes::physics::wave::{Propagator, SpaceOrder, WaveGrid, WaveState};
+use geobayes::physics::wave::{AdjointWork, Propagator, SpaceOrder, WaveGrid, WaveState};
 use std::time::Instant;
 
 fn main() {
@@ -42,6 +42,19 @@ fn main() {
         println!(
             "{ndim}D {n}^{ndim} (+CPML: {} points), {threads} thread(s): {:.2} ms per step, {:.0} Mpts/s",
             grid.n_points(),
+            secs * 1e3,
+            grid.n_points() as f64 / secs / 1e6
+        );
+        // The adjoint step (what a gradient adds to the forward recomputation).
+        let mut work = AdjointWork::new(&grid);
+        prop.step_adjoint(&w, &mut state, &mut work);
+        let t = Instant::now();
+        for _ in 0..steps {
+            prop.step_adjoint(&w, &mut state, &mut work);
+        }
+        let secs = t.elapsed().as_secs_f64() / steps as f64;
+        println!(
+            "  adjoint: {:.2} ms per step, {:.0} Mpts/s",
             secs * 1e3,
             grid.n_points() as f64 / secs / 1e6
         );

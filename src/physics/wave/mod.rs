@@ -24,7 +24,7 @@ pub use crate::core::stencil::SpaceOrder;
 pub use float::WaveFloat;
 pub use grid::WaveGrid;
 pub use modelling::{Shot, Traces, WaveSolver};
-pub use propagator::{Propagator, WaveState};
+pub use propagator::{AdjointWork, Propagator, WaveState};
 
 #[cfg(test)]
 mod tests;

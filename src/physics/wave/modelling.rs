@@ -17,7 +17,7 @@
 //! smallest near k = √((nt − 1)(2 + 2 ndim)); the cost is one extra forward propagation.
 
 use super::float::WaveFloat;
-use super::propagator::{Propagator, WaveState};
+use super::propagator::{AdjointWork, Propagator, WaveState};
 
 /// A shot: source interpolation weights and, per receiver, its weights (padded-grid indices).
 #[derive(Debug, Clone)]
@@ -159,8 +159,7 @@ impl<T: WaveFloat> WaveSolver<T> {
         let mut grad = vec![0.0f64; n_points];
         let mut wavelet_cot = vec![0.0f64; self.nt];
         let mut adj = WaveState::<T>::zeros(grid);
-        let mut q = vec![T::ZERO; n_points];
-        let mut scratch = vec![T::ZERO; n_points];
+        let mut work = AdjointWork::new(grid);
         let mut brackets: Vec<Vec<T>> = Vec::new();
         let steps = self.nt - 1;
         let inv_volume = 1.0 / self.cell_volume();
@@ -187,11 +186,11 @@ impl<T: WaveFloat> WaveSolver<T> {
                     .zip(adj.cur.par_iter())
                     .zip(bracket.par_iter())
                     .for_each(|((g, a), b): ((&mut f64, &T), &T)| *g += a.to_f64() * b.to_f64());
-                self.prop.step_adjoint(w, &mut adj, &mut q, &mut scratch);
+                self.prop.step_adjoint(w, &mut adj, &mut work);
                 wavelet_cot[n] = shot
                     .source
                     .iter()
-                    .map(|&(i, wt)| wt * inv_volume * q[i].to_f64())
+                    .map(|&(i, wt)| wt * inv_volume * work.q[i].to_f64())
                     .sum();
             }
         }

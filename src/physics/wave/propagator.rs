@@ -73,6 +73,30 @@ impl<T: WaveFloat> WaveState<T> {
     }
 }
 
+/// Scratch fields of the adjoint step: q = w ⊙ ū and one field per axis for the products
+/// a_d ⊙ ζ̄_d, a_d ⊙ ψ̄_d and M_d q (written on that axis' layer only, zero elsewhere).
+#[derive(Debug, Clone)]
+pub struct AdjointWork<T> {
+    pub q: Vec<T>,
+    scratch: [Vec<T>; 3],
+}
+
+impl<T: WaveFloat> AdjointWork<T> {
+    pub fn new(grid: &WaveGrid) -> Self {
+        let n = grid.len();
+        Self {
+            q: vec![T::ZERO; n],
+            scratch: std::array::from_fn(|d| {
+                if grid.is_active(d) {
+                    vec![T::ZERO; n]
+                } else {
+                    Vec::new()
+                }
+            }),
+        }
+    }
+}
+
 /// Which grid points a pass visits.
 #[derive(Debug, Clone, Copy)]
 enum Region {
@@ -245,6 +269,37 @@ impl<T: WaveFloat> Propagator<T> {
                         for run in runs {
                             let o = run.start - p * sz;
                             f(run, &mut plane[o..o + run.len]);
+                        }
+                    },
+                )
+            });
+    }
+
+    /// [`rows_mut`](Self::rows_mut) over two fields at once: `f(run, row_a, row_b)`.
+    fn rows_mut2(
+        &self,
+        (field_a, field_b): (&mut [T], &mut [T]),
+        region: Region,
+        f: impl Fn(Run, &mut [T], &mut [T]) + Sync,
+    ) {
+        let sz = self.strides[Z];
+        field_a
+            .par_chunks_mut(sz)
+            .zip(field_b.par_chunks_mut(sz))
+            .enumerate()
+            .filter(|(p, _)| self.plane_in(*p, region))
+            .for_each(|(p, (plane_a, plane_b))| {
+                let runs = self.runs(p, region);
+                dispatch(
+                    #[inline(always)]
+                    || {
+                        for run in runs {
+                            let o = run.start - p * sz;
+                            f(
+                                run,
+                                &mut plane_a[o..o + run.len],
+                                &mut plane_b[o..o + run.len],
+                            );
                         }
                     },
                 )
@@ -495,14 +550,14 @@ impl<T: WaveFloat> Propagator<T> {
     }
 
     /// One adjoint step: state (ūⁿ⁺¹, ūⁿ, ψ̄, ζ̄) becomes (ūⁿ, ūⁿ⁻¹, ψ̄, ζ̄) of the step before.
-    /// `q` receives w ⊙ ūⁿ⁺¹ (the adjoint of the injected source term) and `scratch` is a
-    /// field of zeros (zero again on return). The caller adds the receivers' adjoint sources to
-    /// `state.cur` and accumulates the gradient Σ ūⁿ⁺¹ ⊙ Gⁿ before calling.
-    pub fn step_adjoint(&self, w: &[T], state: &mut WaveState<T>, q: &mut [T], scratch: &mut [T]) {
+    /// `work.q` receives w ⊙ ūⁿ⁺¹ (the adjoint of the injected source term). The caller adds
+    /// the receivers' adjoint sources to `state.cur` and accumulates the gradient Σ ūⁿ⁺¹ ⊙ Gⁿ
+    /// before calling.
+    pub fn step_adjoint(&self, w: &[T], state: &mut WaveState<T>, work: &mut AdjointWork<T>) {
         match self.order {
-            SpaceOrder::Two => self.step_adjoint_radius::<1>(w, state, q, scratch),
-            SpaceOrder::Four => self.step_adjoint_radius::<2>(w, state, q, scratch),
-            SpaceOrder::Eight => self.step_adjoint_radius::<4>(w, state, q, scratch),
+            SpaceOrder::Two => self.step_adjoint_radius::<1>(w, state, work),
+            SpaceOrder::Four => self.step_adjoint_radius::<2>(w, state, work),
+            SpaceOrder::Eight => self.step_adjoint_radius::<4>(w, state, work),
         }
     }
 
@@ -510,45 +565,52 @@ impl<T: WaveFloat> Propagator<T> {
         &self,
         w: &[T],
         state: &mut WaveState<T>,
-        q: &mut [T],
-        scratch: &mut [T],
+        work: &mut AdjointWork<T>,
     ) {
         let n = self.grid.len();
-        assert!(w.len() == n && state.cur.len() == n && q.len() == n && scratch.len() == n);
+        assert!(w.len() == n && state.cur.len() == n && work.q.len() == n);
         let npml = self.grid.npml;
         let axes: Vec<usize> = self.grid.axes().collect();
         let c1: [T; R] = std::array::from_fn(|k| self.c1[k]);
         let c2: [T; R] = std::array::from_fn(|k| self.c2[k + 1]);
         let c0 = self.c2[0] * T::from_f64(axes.len() as f64);
         let minus_one = T::from_f64(-1.0);
-        q.par_iter_mut()
-            .zip(state.cur.par_iter())
-            .zip(w.par_iter())
-            .for_each(|((q, a), w)| *q = *w * *a);
+        let AdjointWork { q, scratch } = work;
+        let sz = self.strides[Z];
+        q.par_chunks_mut(sz)
+            .zip(state.cur.par_chunks(sz))
+            .zip(w.par_chunks(sz))
+            .for_each(|((q, a), w)| {
+                dispatch(
+                    #[inline(always)]
+                    || {
+                        for ((q, a), w) in q.iter_mut().zip(a).zip(w) {
+                            *q = *w * *a;
+                        }
+                    },
+                )
+            });
         let q: &[T] = q;
-        // ūⁿ += 2 ūⁿ⁺¹ + L q.
-        {
-            let a = &state.cur;
-            self.rows_mut(
-                &mut state.prev,
-                Region::All,
-                #[inline(always)]
-                |run, out| {
-                    let (start, len) = (run.start, run.len);
-                    let shifted = |d: usize| Shifted::new(q, start, len, self.strides[d]);
-                    let (ar, qc) = (&a[start..start + len], &q[start..start + len]);
-                    if axes.len() == 3 {
-                        let s = [shifted(Z), shifted(Y), shifted(X)];
-                        rows::adjoint_leapfrog(c0, &c2, ar, qc, &s, out);
-                    } else {
-                        let s = [shifted(Z), shifted(X)];
-                        rows::adjoint_leapfrog(c0, &c2, ar, qc, &s, out);
-                    }
-                },
-            );
-        }
+        // ūⁿ += 2 ūⁿ⁺¹ + L q, and ūⁿ⁺¹ becomes −ūⁿ⁺¹ (the start of ūⁿ⁻¹): nothing below reads it.
+        self.rows_mut2(
+            (&mut state.prev, &mut state.cur),
+            Region::All,
+            #[inline(always)]
+            |run, out, a| {
+                let (start, len) = (run.start, run.len);
+                let shifted = |d: usize| Shifted::new(q, start, len, self.strides[d]);
+                let qc = &q[start..start + len];
+                if axes.len() == 3 {
+                    let s = [shifted(Z), shifted(Y), shifted(X)];
+                    rows::adjoint_leapfrog(c0, &c2, a, qc, &s, out);
+                } else {
+                    let s = [shifted(Z), shifted(X)];
+                    rows::adjoint_leapfrog(c0, &c2, a, qc, &s, out);
+                }
+            },
+        );
         for &d in &axes {
-            let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
+            let (ca, cb) = (&self.cpml.a[d], &self.cpml.b[d]);
             let stride = self.strides[d];
             let layer = Region::Edges {
                 axis: d,
@@ -558,14 +620,16 @@ impl<T: WaveFloat> Propagator<T> {
                 axis: d,
                 width: npml + R,
             };
-            // ψ̄ += D1ᵀ (M q) = −D1 (M q), with M q formed in the scratch field; ζ̄ += M q.
+            // The scratch field of axis d is written on its layer only (zero elsewhere).
+            let s = &mut scratch[d];
+            // ψ̄ += D1ᵀ (M q) = −D1 (M q), with M q formed in the scratch field.
             self.rows_mut(
-                scratch,
+                s,
                 layer,
                 #[inline(always)]
                 |run, t| t.copy_from_slice(&q[run.start..run.start + run.len]),
             );
-            let t: &[T] = scratch;
+            let t: &[T] = s;
             self.rows_mut(
                 &mut state.psi[d],
                 layer,
@@ -579,35 +643,24 @@ impl<T: WaveFloat> Propagator<T> {
                     )
                 },
             );
-            self.rows_mut(
-                &mut state.zeta[d],
+            // ζ̄ += M q; then the transpose of (2): t = a ζ̄, ζ̄ ← b ζ̄, ūⁿ += D2 t, ψ̄ −= D1 t.
+            self.rows_mut2(
+                (&mut state.zeta[d], s),
                 layer,
                 #[inline(always)]
-                |run, zeta| {
-                    for (z, qv) in zeta.iter_mut().zip(&q[run.start..run.start + run.len]) {
-                        *z += *qv;
+                |run, zeta, t| {
+                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
+                    let a = Self::coefficient(d, ca, run, &mut buf_a);
+                    let b = Self::coefficient(d, cb, run, &mut buf_b);
+                    let qr = &q[run.start..run.start + run.len];
+                    for j in 0..zeta.len() {
+                        let z = zeta[j] + qr[j];
+                        t[j] = a[j] * z;
+                        zeta[j] = b[j] * z;
                     }
                 },
             );
-            // Transpose of (2): ūⁿ += D2 (a ζ̄), ψ̄ −= D1 (a ζ̄), then ζ̄ ← b ζ̄.
-            let zeta = &state.zeta[d];
-            self.rows_mut(
-                scratch,
-                layer,
-                #[inline(always)]
-                |run, t| {
-                    let mut buf = Vec::new();
-                    let ca = Self::coefficient(d, a, run, &mut buf);
-                    for ((t, z), c) in t
-                        .iter_mut()
-                        .zip(&zeta[run.start..run.start + run.len])
-                        .zip(ca)
-                    {
-                        *t = *c * *z;
-                    }
-                },
-            );
-            let t: &[T] = scratch;
+            let t: &[T] = s;
             self.rows_mut(
                 &mut state.prev,
                 reach,
@@ -631,36 +684,22 @@ impl<T: WaveFloat> Propagator<T> {
                     )
                 },
             );
-            self.rows_mut(
-                &mut state.zeta[d],
+            // Transpose of (1): t = a ψ̄, ψ̄ ← b ψ̄, ūⁿ −= D1 t.
+            self.rows_mut2(
+                (&mut state.psi[d], s),
                 layer,
                 #[inline(always)]
-                |run, zeta| {
-                    let mut buf = Vec::new();
-                    for (z, c) in zeta.iter_mut().zip(Self::coefficient(d, b, run, &mut buf)) {
-                        *z *= *c;
+                |run, psi, t| {
+                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
+                    let a = Self::coefficient(d, ca, run, &mut buf_a);
+                    let b = Self::coefficient(d, cb, run, &mut buf_b);
+                    for j in 0..psi.len() {
+                        t[j] = a[j] * psi[j];
+                        psi[j] *= b[j];
                     }
                 },
             );
-            // Transpose of (1): ūⁿ −= D1 (a ψ̄), then ψ̄ ← b ψ̄.
-            let psi = &state.psi[d];
-            self.rows_mut(
-                scratch,
-                layer,
-                #[inline(always)]
-                |run, t| {
-                    let mut buf = Vec::new();
-                    let ca = Self::coefficient(d, a, run, &mut buf);
-                    for ((t, p), c) in t
-                        .iter_mut()
-                        .zip(&psi[run.start..run.start + run.len])
-                        .zip(ca)
-                    {
-                        *t = *c * *p;
-                    }
-                },
-            );
-            let t: &[T] = scratch;
+            let t: &[T] = s;
             self.rows_mut(
                 &mut state.prev,
                 reach,
@@ -674,26 +713,7 @@ impl<T: WaveFloat> Propagator<T> {
                     )
                 },
             );
-            self.rows_mut(
-                &mut state.psi[d],
-                layer,
-                #[inline(always)]
-                |run, psi| {
-                    let mut buf = Vec::new();
-                    for (p, c) in psi.iter_mut().zip(Self::coefficient(d, b, run, &mut buf)) {
-                        *p *= *c;
-                    }
-                },
-            );
-            self.rows_mut(
-                scratch,
-                layer,
-                #[inline(always)]
-                |_, t| t.fill(T::ZERO),
-            );
         }
-        // ūⁿ⁻¹ = −ūⁿ⁺¹, and shift.
-        state.cur.par_iter_mut().for_each(|a| *a = -*a);
         std::mem::swap(&mut state.cur, &mut state.prev);
     }
 }

@@ -81,20 +81,21 @@ pub fn leapfrog<T: WaveFloat, const R: usize, const D: usize>(
     }
 }
 
-/// out += 2 a + L q: the adjoint of the leapfrog update (L symmetric).
+/// out += 2 a + L q (the adjoint of the leapfrog update, L symmetric), then a ← −a.
 #[inline(always)]
 pub fn adjoint_leapfrog<T: WaveFloat, const R: usize, const D: usize>(
     c0: T,
     c: &[T; R],
-    a: &[T],
+    a: &mut [T],
     q: &[T],
     axes: &[Shifted<'_, T, R>; D],
     out: &mut [T],
 ) {
     let len = out.len();
-    let (a, q) = (&a[..len], &q[..len]);
+    let (a, q) = (&mut a[..len], &q[..len]);
     for j in 0..len {
         out[j] += a[j] + a[j] + laplacian(c0, c, q, axes, j);
+        a[j] = -a[j];
     }
 }
 
