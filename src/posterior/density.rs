@@ -152,6 +152,17 @@ impl Posterior {
         (lp, m, dm_dx)
     }
 
+    fn check_members(&self, x: ArrayView2<f64>) -> Result<()> {
+        if x.ncols() != self.dim() {
+            return Err(Error::Run(format!(
+                "members have {} parameters, the posterior has {}",
+                x.ncols(),
+                self.dim()
+            )));
+        }
+        Ok(())
+    }
+
     fn selection(&self, batch: &Batch) -> Selection {
         let groups = self.forward.data_groups();
         assert_eq!(batch.active.len(), groups.len(), "one flag per data group");
@@ -320,13 +331,7 @@ impl LogDensity for Posterior {
     }
 
     fn evaluate(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation> {
-        if x.ncols() != self.dim() {
-            return Err(Error::Run(format!(
-                "members have {} parameters, the posterior has {}",
-                x.ncols(),
-                self.dim()
-            )));
-        }
+        self.check_members(x)?;
         Ok(self.evaluate_par(x, with_grad, Par::Rayon))
     }
 
@@ -340,6 +345,7 @@ impl LogDensity for Posterior {
         with_grad: bool,
         batch: &Batch,
     ) -> Result<Evaluation> {
+        self.check_members(x)?;
         if self.likelihood.is_none() {
             return self.evaluate(x, with_grad);
         }

@@ -299,6 +299,30 @@ pub(super) fn read_values(
     Some(Array1::from(values))
 }
 
+/// Velocities read by [`read_values`] that must all be > 0 (`what` names an entry: "node",
+/// "cell").
+pub(super) fn read_velocities(
+    raw: &RawValues,
+    n: usize,
+    axes_shape: &[usize],
+    key: &str,
+    what: &str,
+    dir: &Path,
+    issues: &mut Issues,
+) -> Option<Array1<f64>> {
+    let v = read_values(raw, n, axes_shape, key, dir, issues)?;
+    match v.iter().position(|&x| x <= 0.0) {
+        Some(bad) => {
+            issues.add(
+                key,
+                format!("velocity must be > 0 km/s ({what} {bad} is {})", v[bad]),
+            );
+            None
+        }
+        None => Some(v),
+    }
+}
+
 pub(super) fn check_array_shape(
     file: &ArrayFile,
     n: usize,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ndarray::Array1;
 
-use super::check::{Issues, read_values, resolve};
+use super::check::{Issues, read_velocities, resolve};
 use super::raw::*;
 use super::spec::*;
 use crate::core::io::arrays::{parse_number, read_array, read_table};
@@ -255,24 +255,15 @@ pub(super) fn check_fwi(
     free_shape[dims - 1] = free_shape[dims - 1].saturating_sub(fixed_rows);
     let n_params: usize = free_shape.iter().product();
     let reference_model = raw.reference_model.as_ref().and_then(|r| {
-        let v = read_values(
+        read_velocities(
             r,
             n_params,
             &free_shape,
             "problem.reference_model",
+            "cell",
             dir,
             issues,
-        )?;
-        let bad = v.iter().position(|&x| x <= 0.0);
-        issues
-            .check(bad.is_none(), "problem.reference_model", || {
-                format!(
-                    "velocity must be > 0 km/s (cell {} is {})",
-                    bad.unwrap(),
-                    v[bad.unwrap()]
-                )
-            })
-            .then_some(v)
+        )
     });
     let n_data = sources.as_ref().map_or(0, Vec::len) * receivers.as_ref().map_or(0, Vec::len) * nt;
     let data = check_wave_data(raw.data.as_ref(), n_data, dir, issues);

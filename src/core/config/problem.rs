@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2};
 
-use super::check::{Issues, check_data_values, read_values, resolve, table_lines};
+use super::check::{Issues, check_data_values, read_values, read_velocities, resolve, table_lines};
 use super::raw::*;
 use super::spec::*;
 use crate::core::io::arrays::{ArrayFile, parse_number, read_array, read_table};
@@ -288,24 +288,15 @@ fn check_traveltime(
         Some(file) => read_pick_data(&resolve(dir, file), &stations, data.sigma, issues)?,
     };
     let reference_model = raw.reference_model.as_ref().and_then(|r| {
-        let v = read_values(
+        read_velocities(
             r,
             grid.n_nodes(),
             &grid.shape,
             "problem.reference_model",
+            "node",
             dir,
             issues,
-        )?;
-        let bad = v.iter().position(|&x| x <= 0.0);
-        issues
-            .check(bad.is_none(), "problem.reference_model", || {
-                format!(
-                    "velocity must be > 0 km/s (node {} is {})",
-                    bad.unwrap(),
-                    v[bad.unwrap()]
-                )
-            })
-            .then_some(v)
+        )
     });
     Some(TravelTimeSpec {
         geometry,

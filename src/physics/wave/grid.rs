@@ -105,24 +105,28 @@ impl WaveGrid {
         self.is_active(d) && (j < self.npml || j >= self.shape()[d] - self.npml)
     }
 
+    /// Every grid point as (storage index, index of the model point it takes its value from):
+    /// CPML points copy the nearest model point.
+    fn extension(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let s = self.shape();
+        let m = self.model_shape;
+        let nearest = move |d: usize, j: usize| j.saturating_sub(self.pad(d)).min(m[d] - 1);
+        (0..s[Z]).flat_map(move |z| {
+            (0..s[Y]).flat_map(move |y| {
+                let row = (nearest(Z, z) * m[Y] + nearest(Y, y)) * m[X];
+                let start = self.index([z, y, 0]);
+                (0..s[X]).map(move |x| (start + x, row + nearest(X, x)))
+            })
+        })
+    }
+
     /// Model values (model-grid order) extended to a field: every CPML point takes the value of
     /// the nearest model point (the model continues into the CPML); the halo holds zeros.
     pub fn extend<T: Copy + Default>(&self, model: &[T]) -> Vec<T> {
         assert_eq!(model.len(), self.n_model());
-        let s = self.shape();
-        let m = self.model_shape;
         let mut out = vec![T::default(); self.len()];
-        for z in 0..s[Z] {
-            let mz = z.saturating_sub(self.pad(Z)).min(m[Z] - 1);
-            for y in 0..s[Y] {
-                let my = y.saturating_sub(self.pad(Y)).min(m[Y] - 1);
-                let row = (mz * m[Y] + my) * m[X];
-                let start = self.index([z, y, 0]);
-                for x in 0..s[X] {
-                    let mx = x.saturating_sub(self.pad(X)).min(m[X] - 1);
-                    out[start + x] = model[row + mx];
-                }
-            }
+        for (stored, from) in self.extension() {
+            out[stored] = model[from];
         }
         out
     }
@@ -131,20 +135,9 @@ impl WaveGrid {
     /// points they were copied from.
     pub fn extend_transpose(&self, padded: &[f64]) -> Vec<f64> {
         assert_eq!(padded.len(), self.len());
-        let s = self.shape();
-        let m = self.model_shape;
         let mut out = vec![0.0; self.n_model()];
-        for z in 0..s[Z] {
-            let mz = z.saturating_sub(self.pad(Z)).min(m[Z] - 1);
-            for y in 0..s[Y] {
-                let my = y.saturating_sub(self.pad(Y)).min(m[Y] - 1);
-                let row = (mz * m[Y] + my) * m[X];
-                let start = self.index([z, y, 0]);
-                for x in 0..s[X] {
-                    let mx = x.saturating_sub(self.pad(X)).min(m[X] - 1);
-                    out[row + mx] += padded[start + x];
-                }
-            }
+        for (stored, from) in self.extension() {
+            out[from] += padded[stored];
         }
         out
     }

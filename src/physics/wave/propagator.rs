@@ -622,6 +622,22 @@ impl<T: WaveFloat> Propagator<T> {
             };
             // The scratch field of axis d is written on its layer only (zero elsewhere).
             let s = &mut scratch[d];
+            // ψ̄ −= D1 t on the layer.
+            let psi_minus_d1 = |psi: &mut [T], t: &[T]| {
+                self.rows_mut(
+                    psi,
+                    layer,
+                    #[inline(always)]
+                    |run, p| {
+                        rows::add_d1(
+                            &c1,
+                            minus_one,
+                            &Shifted::new(t, run.start, run.len, stride),
+                            p,
+                        )
+                    },
+                )
+            };
             // ψ̄ += D1ᵀ (M q) = −D1 (M q), with M q formed in the scratch field.
             self.rows_mut(
                 s,
@@ -630,19 +646,7 @@ impl<T: WaveFloat> Propagator<T> {
                 |run, t| t.copy_from_slice(&q[run.start..run.start + run.len]),
             );
             let t: &[T] = s;
-            self.rows_mut(
-                &mut state.psi[d],
-                layer,
-                #[inline(always)]
-                |run, psi| {
-                    rows::add_d1(
-                        &c1,
-                        minus_one,
-                        &Shifted::new(t, run.start, run.len, stride),
-                        psi,
-                    )
-                },
-            );
+            psi_minus_d1(&mut state.psi[d], t);
             // ζ̄ += M q; then the transpose of (2): t = a ζ̄, ζ̄ ← b ζ̄, ūⁿ += D2 t, ψ̄ −= D1 t.
             self.rows_mut2(
                 (&mut state.zeta[d], s),
@@ -671,19 +675,7 @@ impl<T: WaveFloat> Propagator<T> {
                     rows::add_d2((self.c2[0], &c2), &t[start..start + len], &tn, out);
                 },
             );
-            self.rows_mut(
-                &mut state.psi[d],
-                layer,
-                #[inline(always)]
-                |run, psi| {
-                    rows::add_d1(
-                        &c1,
-                        minus_one,
-                        &Shifted::new(t, run.start, run.len, stride),
-                        psi,
-                    )
-                },
-            );
+            psi_minus_d1(&mut state.psi[d], t);
             // Transpose of (1): t = a ψ̄, ψ̄ ← b ψ̄, ūⁿ −= D1 t.
             self.rows_mut2(
                 (&mut state.psi[d], s),
