@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Peer side of `geobayes bench dispersion`: disba (0.7, its default `dunkin` algorithm with
-dc = 5e-4 km/s; group velocities by its finite differences) timed on the same curves geobayes
-computes. Reads the cases as JSON on stdin, writes JSON on stdout: per case the time per curve
+dc = 5e-4 km/s, the root step its fixtures need to find every mode, or DISBA_DC; group
+velocities by its finite differences) timed on the same curves geobayes computes. Reads the cases as JSON on stdin, writes JSON on stdout: per case the time per curve
 (min and median over repeats) and the velocities (null where disba finds no root)."""
 import json
+import os
 import sys
 import time
 
@@ -21,7 +22,7 @@ for case in cases:
     m = np.array(case["model"], dtype=float)  # rows: thickness, vp, vs, rho
     periods = np.array(case["periods"], dtype=float)
     kind = disba.PhaseDispersion if case["velocity"] == "phase" else disba.GroupDispersion
-    solver = kind(*m.T, algorithm="dunkin", dc=5e-4)
+    solver = kind(*m.T, algorithm="dunkin", dc=float(os.environ.get("DISBA_DC", "5e-4")))
     run = lambda: solver(periods, mode=case["mode"], wave=case["wave"])
     run()  # compile
     times = []
