@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--inputs" ]; then
   "${PYTHON:-.venv/bin/python}" scripts/make_b3_inputs.py configs/b3
 fi
-cargo build --release --quiet
+# The features of the build at hand (scripts/test.sh sets GEOBAYES_FEATURES=cuda), so that
+# this does not rebuild it with others.
+cargo build --release --quiet --features "${GEOBAYES_FEATURES:-}"
 ./target/release/geobayes forward configs/b3/truth.yaml --noise-seed 3 --out configs/b3/data.npy

@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--inputs" ]; then
   "${PYTHON:-.venv/bin/python}" scripts/make_b4_small_inputs.py configs/b4_small
 fi
-cargo build --release --quiet
+# The features of the build at hand (scripts/test.sh sets GEOBAYES_FEATURES=cuda), so that
+# this does not rebuild it with others.
+cargo build --release --quiet --features "${GEOBAYES_FEATURES:-}"
 ./target/release/geobayes forward configs/b4_small/truth.yaml --noise-seed 4 --out configs/b4_small/data.npy

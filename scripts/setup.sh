@@ -38,3 +38,14 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import h5py, xarray, arvi
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -r tests/python/requirements.txt
 fi
+
+# NVRTC (the CUDA runtime compiler, no GPU needed) from its PyPI wheel: the `cuda` build checks
+# that every kernel in kernels/ compiles. cudarc loads `libnvrtc.so`: link it to the wheel's .so.12.
+nvrtc_lib=.venv/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib
+if ! compgen -G "$nvrtc_lib/libnvrtc.so.12" >/dev/null; then
+  echo "setup: installing NVRTC (nvidia-cuda-nvrtc-cu12) into .venv"
+  .venv/bin/pip install -q -r tests/python/requirements-nvrtc.txt
+fi
+for dir in $nvrtc_lib; do
+  ln -sf libnvrtc.so.12 "$dir/libnvrtc.so"
+done

@@ -24,6 +24,9 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             overrides,
         } => {
             let spec = load(&config, &overrides, Mode::Run)?;
+            if spec.gpu.enabled {
+                open_gpu(&spec.gpu, comm.is_root())?;
+            }
             let output = &spec.output.as_ref().expect("validated for run").path;
             if !resume && !overwrite && output.exists() {
                 return Err(Error::Usage(format!(
@@ -209,4 +212,29 @@ fn forward(
         }
     }
     write_values(out, d.view())
+}
+
+/// Opens this rank's GPU and compiles the kernels for it, or says why not (exit 2). The physics
+/// of the run still takes the CPU path until its kernels are wired in (the GPU issue).
+fn open_gpu(spec: &crate::core::config::spec::GpuSpec, root: bool) -> Result<(), Error> {
+    let refuse = |e: crate::gpu::GpuError| Error::Usage(format!("gpu.enabled: {e}"));
+    #[cfg(feature = "cuda")]
+    {
+        let gpu = crate::gpu::Gpu::open(spec.devices.as_deref()).map_err(refuse)?;
+        let kernels = gpu.compile_all().map_err(refuse)?;
+        if root {
+            eprintln!(
+                "gpu: device {} ({}), {} kernel files compiled; this problem's physics runs on the CPU path until its kernels are wired in",
+                gpu.ordinal,
+                gpu.name,
+                kernels.len()
+            );
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = (spec, root);
+        Err(refuse(crate::gpu::GpuError::NotBuilt))
+    }
 }

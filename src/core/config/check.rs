@@ -165,6 +165,10 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
                 .unwrap_or(0),
         },
         output,
+        gpu: GpuSpec {
+            enabled: resolved_raw.gpu.as_ref().and_then(|g| g.enabled).unwrap_or(false),
+            devices: resolved_raw.gpu.as_ref().and_then(|g| g.devices.clone()),
+        },
         source: ConfigSource {
             path: config_path.to_path_buf(),
             text: source.to_string(),

@@ -26,6 +26,19 @@ pub struct RawConfig {
     pub parallel: Option<RawParallel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RawOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<RawGpu>,
+}
+
+/// `gpu: {enabled: true, devices: [0, 1]}`: run the physics' CUDA kernels on this node's GPUs
+/// (one rank per device; `devices` limits the usable ones). Without the block the CPU runs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGpu {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -18,7 +18,15 @@ pub struct RunSpec {
     pub method: Option<MethodSpec>,
     pub parallel: ParallelSpec,
     pub output: Option<OutputSpec>,
+    pub gpu: GpuSpec,
     pub source: ConfigSource,
+}
+
+/// The `gpu` block: off unless `enabled: true`; `devices` limits the usable devices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuSpec {
+    pub enabled: bool,
+    pub devices: Option<Vec<usize>>,
 }
 
 /// Where the config came from, for provenance and resume checks.
