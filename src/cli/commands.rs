@@ -120,6 +120,22 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
+        Command::Bench {
+            which: super::BenchKind::Gpu { steps },
+        } => {
+            #[cfg(feature = "cuda")]
+            {
+                if comm.is_root() {
+                    print!("{}", super::bench_gpu::gpu(steps.max(1))?);
+                }
+                Ok(())
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let _ = steps;
+                Err(Error::Usage(format!("bench gpu: {}", crate::gpu::GpuError::NotBuilt)).into())
+            }
+        }
         Command::Inspect { file } => {
             if comm.is_root() {
                 print!("{}", super::inspect::report(&file)?);

@@ -6,6 +6,8 @@
 
 mod bench;
 mod bench_dispersion;
+#[cfg(feature = "cuda")]
+mod bench_gpu;
 mod bench_wave;
 mod commands;
 mod inspect;
@@ -96,6 +98,13 @@ pub enum BenchKind {
         /// Timed repeats per curve.
         #[arg(long, default_value_t = 5)]
         reps: usize,
+    },
+    /// The CUDA kernels on this machine's GPU: throughput, share of the measured copy
+    /// bandwidth and speed-up over the CPU path (needs `--features cuda` and a GPU).
+    Gpu {
+        /// Timed steps per case.
+        #[arg(long, default_value_t = 50)]
+        steps: usize,
     },
     /// Acoustic propagation vs Devito: 3D 200³ and 2D 1000², order 8, float32, one thread and
     /// all threads (Mpts/s).

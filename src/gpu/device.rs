@@ -62,7 +62,9 @@ impl Gpu {
         };
         let ordinal = super::choose_device(super::node_local_rank(), &usable)?;
         let context = CudaContext::new(ordinal).map_err(|e| GpuError::Driver(e.to_string()))?;
-        let name = context.name().map_err(|e| GpuError::Driver(e.to_string()))?;
+        let name = context
+            .name()
+            .map_err(|e| GpuError::Driver(e.to_string()))?;
         let stream = context.default_stream();
         Ok(Self {
             context,

@@ -9,6 +9,8 @@ use std::fmt;
 #[cfg(feature = "cuda")]
 mod device;
 #[cfg(feature = "cuda")]
+pub mod wave;
+#[cfg(feature = "cuda")]
 pub use device::{Gpu, compile_ptx};
 
 /// A kernel source file of `kernels/`, named after the Rust function it ports.
@@ -37,7 +39,10 @@ pub enum GpuError {
     /// libnvrtc could not be loaded (needed to compile the kernels).
     NoNvrtc,
     /// The driver sees no device, or fewer than the ranks on this node need.
-    NoDevice { local_rank: usize, devices: Vec<usize> },
+    NoDevice {
+        local_rank: usize,
+        devices: Vec<usize>,
+    },
     /// A kernel failed to compile (the NVRTC log).
     Compile { file: &'static str, log: String },
     /// A driver call failed.
@@ -59,7 +64,10 @@ impl fmt::Display for GpuError {
                 f,
                 "NVRTC (libnvrtc.so) could not be loaded: install the CUDA runtime compiler (e.g. pip install nvidia-cuda-nvrtc-cu12) and put its lib folder on LD_LIBRARY_PATH"
             ),
-            GpuError::NoDevice { local_rank, devices } => write!(
+            GpuError::NoDevice {
+                local_rank,
+                devices,
+            } => write!(
                 f,
                 "rank {local_rank} on this node has no GPU of its own (usable devices: {devices:?}): start one rank per GPU"
             ),
@@ -74,19 +82,27 @@ impl std::error::Error for GpuError {}
 /// The device of a rank: one rank per GPU, the `local_rank`-th of the usable `devices` on its
 /// node (never rank modulo device count, which would put two ranks on one GPU silently).
 pub fn choose_device(local_rank: usize, devices: &[usize]) -> Result<usize, GpuError> {
-    devices.get(local_rank).copied().ok_or_else(|| GpuError::NoDevice {
-        local_rank,
-        devices: devices.to_vec(),
-    })
+    devices
+        .get(local_rank)
+        .copied()
+        .ok_or_else(|| GpuError::NoDevice {
+            local_rank,
+            devices: devices.to_vec(),
+        })
 }
 
 /// The rank's index among the ranks of its node, from the launcher's environment (OpenMPI,
 /// Slurm, MPICH), 0 when started alone.
 pub fn node_local_rank() -> usize {
-    ["OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "PMI_LOCAL_RANK"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok()?.parse().ok())
-        .unwrap_or(0)
+    [
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "SLURM_LOCALID",
+        "MPI_LOCALRANKID",
+        "PMI_LOCAL_RANK",
+    ]
+    .iter()
+    .find_map(|name| std::env::var(name).ok()?.parse().ok())
+    .unwrap_or(0)
 }
 
 /// Whether the driver and NVRTC libraries can be loaded (never panics).
@@ -111,7 +127,10 @@ mod tests {
         assert_eq!(choose_device(1, &[2, 3]), Ok(3));
         assert_eq!(
             choose_device(2, &[0, 1]),
-            Err(GpuError::NoDevice { local_rank: 2, devices: vec![0, 1] })
+            Err(GpuError::NoDevice {
+                local_rank: 2,
+                devices: vec![0, 1]
+            })
         );
         assert!(choose_device(0, &[]).is_err());
     }
@@ -129,7 +148,11 @@ mod tests {
         for k in KERNELS {
             assert!(files.contains(&k.file.to_string()), "{}", k.file);
             for f in k.functions {
-                assert!(k.source.contains(&format!("__global__ void {f}(")), "{}: {f}", k.file);
+                assert!(
+                    k.source.contains(&format!("__global__ void {f}(")),
+                    "{}: {f}",
+                    k.file
+                );
             }
         }
     }

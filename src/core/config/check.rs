@@ -166,7 +166,11 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
         },
         output,
         gpu: GpuSpec {
-            enabled: resolved_raw.gpu.as_ref().and_then(|g| g.enabled).unwrap_or(false),
+            enabled: resolved_raw
+                .gpu
+                .as_ref()
+                .and_then(|g| g.enabled)
+                .unwrap_or(false),
             devices: resolved_raw.gpu.as_ref().and_then(|g| g.devices.clone()),
         },
         source: ConfigSource {

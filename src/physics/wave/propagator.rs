@@ -73,6 +73,25 @@ impl<T: WaveFloat> WaveState<T> {
     }
 }
 
+#[cfg(feature = "cuda")]
+impl Propagator<f32> {
+    /// What the CUDA kernels need of this propagator (`kernels/wave_step.cu`): the same grid,
+    /// storage, stencil weights and CPML coefficients.
+    pub fn gpu_geometry(&self) -> crate::gpu::wave::WaveGeometry {
+        crate::gpu::wave::WaveGeometry {
+            shape: self.shape,
+            halo: self.halo,
+            strides: self.strides,
+            npml: self.grid.npml,
+            ndim: self.grid.ndim,
+            c1: self.c1.clone(),
+            c2: self.c2.clone(),
+            a: self.cpml.a.clone(),
+            b: self.cpml.b.clone(),
+        }
+    }
+}
+
 /// Scratch fields of the adjoint step: q = w ⊙ ū and one field per axis for the products
 /// a_d ⊙ ζ̄_d, a_d ⊙ ψ̄_d and M_d q (written on that axis' layer only, zero elsewhere).
 #[derive(Debug, Clone)]

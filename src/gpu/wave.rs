@@ -1,0 +1,287 @@
+//! The batched acoustic step on the device (`kernels/wave_step.cu`): `batch` independent
+//! wavefields (shots × members) in the CPU's storage layout, stepped by the same three passes
+//! as `physics::wave::Propagator::step` (ψ per axis, the leapfrog, ζ and the CPML terms per
+//! axis), in single precision.
+
+use std::sync::Arc;
+
+use cudarc::driver::{
+    CudaFunction, CudaModule, CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg,
+};
+
+use super::{Gpu, GpuError, KERNELS};
+
+/// What the kernels need of a propagator (filled in by the physics): grid points and halo per
+/// axis (z, y, x), storage strides, CPML width, dimensions, stencil weights already divided by
+/// h (first derivative) and h² (second), and the CPML coefficients per axis by storage
+/// coordinate (empty for a missing axis).
+#[derive(Debug, Clone)]
+pub struct WaveGeometry {
+    pub shape: [usize; 3],
+    pub halo: [usize; 3],
+    pub strides: [usize; 3],
+    pub npml: usize,
+    pub ndim: usize,
+    pub c1: Vec<f32>,
+    pub c2: Vec<f32>,
+    pub a: [Vec<f32>; 3],
+    pub b: [Vec<f32>; 3],
+}
+
+impl WaveGeometry {
+    /// Stored values per field.
+    pub fn len(&self) -> usize {
+        let alloc: Vec<usize> = (0..3).map(|d| self.shape[d] + 2 * self.halo[d]).collect();
+        alloc.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The kernels' `Grid` argument (kernels/wave_step.cu), passed by value.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct GridArg {
+    nz: i32,
+    ny: i32,
+    nx: i32,
+    hz: i32,
+    hy: i32,
+    hx: i32,
+    sz: i64,
+    sy: i64,
+    npml: i32,
+}
+
+// SAFETY: a plain #[repr(C)] struct of integers with the field order, types and alignment of
+// `struct Grid` in kernels/wave_step.cu.
+unsafe impl DeviceRepr for GridArg {}
+
+/// Device fields of a batch: (uⁿ, uⁿ⁻¹) and ψ, ζ per axis, `batch` fields one after another.
+pub struct WaveFields {
+    pub cur: CudaSlice<f32>,
+    pub prev: CudaSlice<f32>,
+    pub psi: Vec<CudaSlice<f32>>,
+    pub zeta: Vec<CudaSlice<f32>>,
+}
+
+/// The step of one geometry for a batch of fields on one device.
+pub struct WaveStep {
+    gpu: Arc<Gpu>,
+    _module: Arc<CudaModule>,
+    psi_fn: CudaFunction,
+    leapfrog_fn: CudaFunction,
+    zeta_fn: CudaFunction,
+    grid: GridArg,
+    geometry: WaveGeometry,
+    batch: usize,
+    c1: CudaSlice<f32>,
+    c2: CudaSlice<f32>,
+    a: Vec<CudaSlice<f32>>,
+    b: Vec<CudaSlice<f32>>,
+    /// w = dt² v²: one field shared by the batch (`w_stride` 0) or one per field.
+    w: CudaSlice<f32>,
+    w_stride: i64,
+}
+
+fn driver(e: impl std::fmt::Display) -> GpuError {
+    GpuError::Driver(e.to_string())
+}
+
+impl WaveStep {
+    /// Compiles kernels/wave_step.cu for the device and uploads the geometry and `w` (the
+    /// storage length for a shared w, `batch` times it for one per field).
+    pub fn new(
+        gpu: Arc<Gpu>,
+        geometry: WaveGeometry,
+        batch: usize,
+        w: &[f32],
+    ) -> Result<Self, GpuError> {
+        let n = geometry.len();
+        let w_stride = if w.len() == n {
+            0
+        } else if w.len() == n * batch {
+            n as i64
+        } else {
+            return Err(GpuError::Driver(format!(
+                "w has {} values: expected {n} (shared) or {} (one per field)",
+                w.len(),
+                n * batch
+            )));
+        };
+        let source = KERNELS
+            .iter()
+            .find(|k| k.file == "wave_step.cu")
+            .expect("wave_step.cu is embedded");
+        let ptx = super::compile_ptx(source, gpu.arch()?)?;
+        let module = gpu.context.load_module(ptx).map_err(driver)?;
+        let function = |name: &str| module.load_function(name).map_err(driver);
+        let (psi_fn, leapfrog_fn, zeta_fn) = (
+            function("wave_psi")?,
+            function("wave_leapfrog")?,
+            function("wave_zeta")?,
+        );
+        let s = &gpu.stream;
+        let upload = |v: &[f32]| -> Result<CudaSlice<f32>, GpuError> {
+            // A one-value placeholder for a missing axis (never read: no pass runs on it).
+            if v.is_empty() {
+                s.alloc_zeros::<f32>(1).map_err(driver)
+            } else {
+                s.clone_htod(v).map_err(driver)
+            }
+        };
+        let grid = GridArg {
+            nz: geometry.shape[0] as i32,
+            ny: geometry.shape[1] as i32,
+            nx: geometry.shape[2] as i32,
+            hz: geometry.halo[0] as i32,
+            hy: geometry.halo[1] as i32,
+            hx: geometry.halo[2] as i32,
+            sz: geometry.strides[0] as i64,
+            sy: geometry.strides[1] as i64,
+            npml: geometry.npml as i32,
+        };
+        Ok(Self {
+            c1: upload(&geometry.c1)?,
+            c2: upload(&geometry.c2)?,
+            a: geometry
+                .a
+                .iter()
+                .map(|v| upload(v))
+                .collect::<Result<_, _>>()?,
+            b: geometry
+                .b
+                .iter()
+                .map(|v| upload(v))
+                .collect::<Result<_, _>>()?,
+            w: upload(w)?,
+            w_stride,
+            _module: module,
+            psi_fn,
+            leapfrog_fn,
+            zeta_fn,
+            grid,
+            geometry,
+            batch,
+            gpu,
+        })
+    }
+
+    /// Zero fields for the batch.
+    pub fn zero_fields(&self) -> Result<WaveFields, GpuError> {
+        let len = self.geometry.len() * self.batch;
+        let zeros = || self.gpu.stream.alloc_zeros::<f32>(len).map_err(driver);
+        let per_axis =
+            || -> Result<Vec<CudaSlice<f32>>, GpuError> { (0..3).map(|_| zeros()).collect() };
+        Ok(WaveFields {
+            cur: zeros()?,
+            prev: zeros()?,
+            psi: per_axis()?,
+            zeta: per_axis()?,
+        })
+    }
+
+    fn config(&self) -> LaunchConfig {
+        let [nz, ny, nx] = self.geometry.shape;
+        LaunchConfig {
+            grid_dim: (
+                nx.div_ceil(32) as u32,
+                ny.div_ceil(4) as u32,
+                (nz * self.batch) as u32,
+            ),
+            block_dim: (32, 4, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    fn axes(&self) -> Vec<i32> {
+        (0..3i32)
+            .filter(|&d| self.geometry.ndim == 3 || d != 1)
+            .collect()
+    }
+
+    /// One step of every field of the batch: (uⁿ, uⁿ⁻¹) becomes (uⁿ⁺¹, uⁿ).
+    pub fn step(&self, f: &mut WaveFields) -> Result<(), GpuError> {
+        let s = &self.gpu.stream;
+        let cfg = self.config();
+        let n = self.geometry.len() as i64;
+        let batch = self.batch as i32;
+        let ndim = self.geometry.ndim as i32;
+        let null = 0u64;
+        for axis in self.axes() {
+            let d = axis as usize;
+            let mut launch = s.launch_builder(&self.psi_fn);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.c1)
+                .arg(&self.a[d])
+                .arg(&self.b[d])
+                .arg(&f.cur)
+                .arg(&mut f.psi[d]);
+            // SAFETY: the arguments follow wave_psi's signature in kernels/wave_step.cu; every
+            // buffer holds `batch` fields of `n` values (a and b one value per storage coordinate
+            // of the axis), and the kernel reads within the halo of each field.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+        }
+        let mut launch = s.launch_builder(&self.leapfrog_fn);
+        launch
+            .arg(&self.grid)
+            .arg(&ndim)
+            .arg(&n)
+            .arg(&batch)
+            .arg(&self.c2)
+            .arg(&self.w_stride)
+            .arg(&self.w)
+            .arg(&f.cur)
+            .arg(&mut f.prev)
+            .arg(&null);
+        // SAFETY: wave_leapfrog's signature; `null` is the absent bracket (a null pointer).
+        unsafe { launch.launch(cfg) }.map_err(driver)?;
+        for axis in self.axes() {
+            let d = axis as usize;
+            let mut launch = s.launch_builder(&self.zeta_fn);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.c1)
+                .arg(&self.c2)
+                .arg(&self.a[d])
+                .arg(&self.b[d])
+                .arg(&self.w_stride)
+                .arg(&self.w)
+                .arg(&f.cur)
+                .arg(&f.psi[d])
+                .arg(&mut f.zeta[d])
+                .arg(&mut f.prev)
+                .arg(&null);
+            // SAFETY: wave_zeta's signature, buffers as for wave_psi; null bracket.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+        }
+        std::mem::swap(&mut f.cur, &mut f.prev);
+        Ok(())
+    }
+
+    /// Copies host fields (`batch` × n values each) to the device.
+    pub fn upload(&self, f: &mut WaveFields, cur: &[f32], prev: &[f32]) -> Result<(), GpuError> {
+        let s = &self.gpu.stream;
+        s.memcpy_htod(cur, &mut f.cur).map_err(driver)?;
+        s.memcpy_htod(prev, &mut f.prev).map_err(driver)
+    }
+
+    /// uⁿ of every field (batch × n values).
+    pub fn download_cur(&self, f: &WaveFields) -> Result<Vec<f32>, GpuError> {
+        self.gpu.stream.clone_dtoh(&f.cur).map_err(driver)
+    }
+
+    /// Waits for the stream.
+    pub fn synchronize(&self) -> Result<(), GpuError> {
+        self.gpu.stream.synchronize().map_err(driver)
+    }
+}
