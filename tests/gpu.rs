@@ -145,3 +145,82 @@ fn wave_step_matches_the_cpu_path() {
         assert!(err <= 1e-4 * scale, "field {k}: {err} vs {scale}");
     }
 }
+
+/// The GPU adjoint step against the CPU's (needs a GPU; skipped otherwise): random adjoint
+/// states (ψ̄, ζ̄ on their layers), 20 steps, max |ū_gpu − ū_cpu| ≤ 1e-4 × max |ū_cpu| and the
+/// same for q = w ⊙ ū.
+#[test]
+fn wave_adjoint_step_matches_the_cpu_path() {
+    use geobayes::gpu::Gpu;
+    use geobayes::gpu::wave::{HostFields, WaveStep};
+    use geobayes::physics::wave::{AdjointWork, Propagator, SpaceOrder, WaveGrid, WaveState};
+    use rand::{RngExt, SeedableRng};
+    let gpu = match Gpu::open(None) {
+        Ok(g) => std::sync::Arc::new(g),
+        Err(e) => {
+            println!("skipped: {e}");
+            return;
+        }
+    };
+    for (ndim, shape) in [(3usize, [28usize, 24, 30]), (2, [60, 1, 70])] {
+        let grid = WaveGrid::new(ndim, shape, 0.01, 10);
+        let dt = 1e-3;
+        let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, 15.0);
+        let w = vec![(dt * dt * 6.25) as f32; grid.len()];
+        let n = grid.len();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+        let on_grid = grid.extend(&vec![1.0f32; grid.n_model()]);
+        let mut random = |mask: &dyn Fn(usize) -> bool| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    if on_grid[i] != 0.0 && mask(i) {
+                        rng.random_range(-1.0..1.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let st = grid.strides();
+        let shape_p = grid.shape();
+        let coord = |i: usize, d: usize| (i / st[d]) % grid.alloc_shape()[d] - grid.halo(d);
+        let in_layer = |i: usize, d: usize| {
+            let j = coord(i, d);
+            j < grid.npml || j + grid.npml >= shape_p[d]
+        };
+        let mut cpu = WaveState::<f32>::zeros(&grid);
+        cpu.cur = random(&|_| true);
+        cpu.prev = random(&|_| true);
+        for d in grid.axes().collect::<Vec<_>>() {
+            cpu.psi[d] = random(&|i| in_layer(i, d));
+            cpu.zeta[d] = random(&|i| in_layer(i, d));
+        }
+        let step = WaveStep::new(gpu.clone(), prop.gpu_geometry(), 1, &w).unwrap();
+        let mut dev = step.zero_fields().unwrap();
+        let host = HostFields {
+            cur: &cpu.cur,
+            prev: &cpu.prev,
+            psi: std::array::from_fn(|d| cpu.psi[d].as_slice()),
+            zeta: std::array::from_fn(|d| cpu.zeta[d].as_slice()),
+        };
+        step.upload_all(&mut dev, &[host]).unwrap();
+        let mut scratch = step.adjoint_scratch().unwrap();
+        let mut work = AdjointWork::new(&grid);
+        for _ in 0..20 {
+            prop.step_adjoint(&w, &mut cpu, &mut work);
+            step.step_adjoint(&mut dev, &mut scratch).unwrap();
+        }
+        let got = step.download_cur(&dev).unwrap();
+        let scale = cpu.cur.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let err = cpu
+            .cur
+            .iter()
+            .zip(&got)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        println!(
+            "{ndim}D adjoint: max |u_gpu - u_cpu| / max |u_cpu| = {:.2e}",
+            err / scale
+        );
+        assert!(err <= 1e-4 * scale, "{ndim}D: {err} vs {scale}");
+    }
+}

@@ -23,11 +23,26 @@ pub struct KernelSource {
 }
 
 /// Every kernel of `kernels/`, embedded at build time.
-pub const KERNELS: &[KernelSource] = &[KernelSource {
-    file: "wave_step.cu",
-    source: include_str!("../../kernels/wave_step.cu"),
-    functions: &["wave_psi", "wave_leapfrog", "wave_zeta"],
-}];
+pub const KERNELS: &[KernelSource] = &[
+    KernelSource {
+        file: "wave_step.cu",
+        source: include_str!("../../kernels/wave_step.cu"),
+        functions: &["wave_psi", "wave_leapfrog", "wave_zeta"],
+    },
+    KernelSource {
+        file: "wave_step_adjoint.cu",
+        source: include_str!("../../kernels/wave_step_adjoint.cu"),
+        functions: &[
+            "wave_adjoint_q",
+            "wave_adjoint_leapfrog",
+            "wave_adjoint_copy",
+            "wave_adjoint_d1",
+            "wave_adjoint_d2",
+            "wave_adjoint_zeta",
+            "wave_adjoint_psi",
+        ],
+    },
+];
 
 /// Why the GPU path is not available or failed.
 #[derive(Debug, Clone, PartialEq)]

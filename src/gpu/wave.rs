@@ -1,7 +1,7 @@
-//! The batched acoustic step on the device (`kernels/wave_step.cu`): `batch` independent
-//! wavefields (shots × members) in the CPU's storage layout, stepped by the same three passes
-//! as `physics::wave::Propagator::step` (ψ per axis, the leapfrog, ζ and the CPML terms per
-//! axis), in single precision.
+//! The batched acoustic step and its transpose on the device (`kernels/wave_step.cu`,
+//! `kernels/wave_step_adjoint.cu`): `batch` independent wavefields (shots × members) in the
+//! CPU's storage layout, stepped by the same passes as `physics::wave::Propagator::step` and
+//! `step_adjoint`, in single precision.
 
 use std::sync::Arc;
 
@@ -59,12 +59,39 @@ struct GridArg {
 // `struct Grid` in kernels/wave_step.cu.
 unsafe impl DeviceRepr for GridArg {}
 
+/// One field's host state, in the CPU's storage layout.
+pub struct HostFields<'a> {
+    pub cur: &'a [f32],
+    pub prev: &'a [f32],
+    pub psi: [&'a [f32]; 3],
+    pub zeta: [&'a [f32]; 3],
+}
+
 /// Device fields of a batch: (uⁿ, uⁿ⁻¹) and ψ, ζ per axis, `batch` fields one after another.
 pub struct WaveFields {
     pub cur: CudaSlice<f32>,
     pub prev: CudaSlice<f32>,
     pub psi: Vec<CudaSlice<f32>>,
     pub zeta: Vec<CudaSlice<f32>>,
+}
+
+/// Device scratch of the adjoint step: q = w ⊙ ū and one field per axis (written on that axis'
+/// layer only).
+pub struct AdjointScratch {
+    pub q: CudaSlice<f32>,
+    t: Vec<CudaSlice<f32>>,
+}
+
+/// The adjoint kernels (kernels/wave_step_adjoint.cu).
+struct AdjointFunctions {
+    _module: Arc<CudaModule>,
+    q: CudaFunction,
+    leapfrog: CudaFunction,
+    copy: CudaFunction,
+    d1: CudaFunction,
+    d2: CudaFunction,
+    zeta: CudaFunction,
+    psi: CudaFunction,
 }
 
 /// The step of one geometry for a batch of fields on one device.
@@ -74,6 +101,7 @@ pub struct WaveStep {
     psi_fn: CudaFunction,
     leapfrog_fn: CudaFunction,
     zeta_fn: CudaFunction,
+    adjoint: AdjointFunctions,
     grid: GridArg,
     geometry: WaveGeometry,
     batch: usize,
@@ -111,18 +139,33 @@ impl WaveStep {
                 n * batch
             )));
         };
-        let source = KERNELS
-            .iter()
-            .find(|k| k.file == "wave_step.cu")
-            .expect("wave_step.cu is embedded");
-        let ptx = super::compile_ptx(source, gpu.arch()?)?;
-        let module = gpu.context.load_module(ptx).map_err(driver)?;
+        let load = |file: &str| -> Result<Arc<CudaModule>, GpuError> {
+            let source = KERNELS
+                .iter()
+                .find(|k| k.file == file)
+                .expect("embedded kernel file");
+            let ptx = super::compile_ptx(source, gpu.arch()?)?;
+            gpu.context.load_module(ptx).map_err(driver)
+        };
+        let module = load("wave_step.cu")?;
         let function = |name: &str| module.load_function(name).map_err(driver);
         let (psi_fn, leapfrog_fn, zeta_fn) = (
             function("wave_psi")?,
             function("wave_leapfrog")?,
             function("wave_zeta")?,
         );
+        let adjoint_module = load("wave_step_adjoint.cu")?;
+        let function = |name: &str| adjoint_module.load_function(name).map_err(driver);
+        let adjoint = AdjointFunctions {
+            q: function("wave_adjoint_q")?,
+            leapfrog: function("wave_adjoint_leapfrog")?,
+            copy: function("wave_adjoint_copy")?,
+            d1: function("wave_adjoint_d1")?,
+            d2: function("wave_adjoint_d2")?,
+            zeta: function("wave_adjoint_zeta")?,
+            psi: function("wave_adjoint_psi")?,
+            _module: adjoint_module,
+        };
         let s = &gpu.stream;
         let upload = |v: &[f32]| -> Result<CudaSlice<f32>, GpuError> {
             // A one-value placeholder for a missing axis (never read: no pass runs on it).
@@ -159,6 +202,7 @@ impl WaveStep {
             w: upload(w)?,
             w_stride,
             _module: module,
+            adjoint,
             psi_fn,
             leapfrog_fn,
             zeta_fn,
@@ -265,6 +309,183 @@ impl WaveStep {
             unsafe { launch.launch(cfg) }.map_err(driver)?;
         }
         std::mem::swap(&mut f.cur, &mut f.prev);
+        Ok(())
+    }
+
+    /// Zero adjoint scratch for the batch.
+    pub fn adjoint_scratch(&self) -> Result<AdjointScratch, GpuError> {
+        let len = self.geometry.len() * self.batch;
+        let zeros = || self.gpu.stream.alloc_zeros::<f32>(len).map_err(driver);
+        Ok(AdjointScratch {
+            q: zeros()?,
+            t: (0..3).map(|_| zeros()).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// One adjoint step of every field: (ūⁿ⁺¹, ūⁿ, ψ̄, ζ̄) becomes (ūⁿ, ūⁿ⁻¹, ψ̄, ζ̄) of the step
+    /// before; `scratch.q` holds w ⊙ ūⁿ⁺¹ afterwards.
+    pub fn step_adjoint(
+        &self,
+        f: &mut WaveFields,
+        scratch: &mut AdjointScratch,
+    ) -> Result<(), GpuError> {
+        let s = &self.gpu.stream;
+        let cfg = self.config();
+        let n = self.geometry.len() as i64;
+        let batch = self.batch as i32;
+        let ndim = self.geometry.ndim as i32;
+        let npml = self.geometry.npml as i32;
+        let reach = npml + 4;
+        let minus = -1.0f32;
+        let k = &self.adjoint;
+        let mut launch = s.launch_builder(&k.q);
+        launch
+            .arg(&self.grid)
+            .arg(&n)
+            .arg(&batch)
+            .arg(&self.w_stride)
+            .arg(&self.w)
+            .arg(&f.cur)
+            .arg(&mut scratch.q);
+        // SAFETY: wave_adjoint_q's signature; every buffer holds `batch` fields of `n` values.
+        unsafe { launch.launch(cfg) }.map_err(driver)?;
+        let mut launch = s.launch_builder(&k.leapfrog);
+        launch
+            .arg(&self.grid)
+            .arg(&ndim)
+            .arg(&n)
+            .arg(&batch)
+            .arg(&self.c2)
+            .arg(&scratch.q)
+            .arg(&mut f.cur)
+            .arg(&mut f.prev);
+        // SAFETY: wave_adjoint_leapfrog's signature; q is complete (same stream, previous launch).
+        unsafe { launch.launch(cfg) }.map_err(driver)?;
+        for axis in self.axes() {
+            let d = axis as usize;
+            let t = &mut scratch.t[d];
+            let mut launch = s.launch_builder(&k.copy);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&scratch.q)
+                .arg(&mut *t);
+            // SAFETY: wave_adjoint_copy's signature; t has the batch's length.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            let mut launch = s.launch_builder(&k.d1);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&npml)
+                .arg(&minus)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.c1)
+                .arg(&*t)
+                .arg(&mut f.psi[d]);
+            // SAFETY: wave_adjoint_d1's signature; reads t within the halo.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            let mut launch = s.launch_builder(&k.zeta);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.a[d])
+                .arg(&self.b[d])
+                .arg(&scratch.q)
+                .arg(&mut f.zeta[d])
+                .arg(&mut *t);
+            // SAFETY: wave_adjoint_zeta's signature; a and b hold one value per storage coordinate.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            let mut launch = s.launch_builder(&k.d2);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&reach)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.c2)
+                .arg(&*t)
+                .arg(&mut f.prev);
+            // SAFETY: wave_adjoint_d2's signature.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            let mut launch = s.launch_builder(&k.d1);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&npml)
+                .arg(&minus)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.c1)
+                .arg(&*t)
+                .arg(&mut f.psi[d]);
+            // SAFETY: as the first wave_adjoint_d1 launch.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            let mut launch = s.launch_builder(&k.psi);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.a[d])
+                .arg(&self.b[d])
+                .arg(&mut f.psi[d])
+                .arg(&mut *t);
+            // SAFETY: wave_adjoint_psi's signature.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            let mut launch = s.launch_builder(&k.d1);
+            launch
+                .arg(&self.grid)
+                .arg(&axis)
+                .arg(&reach)
+                .arg(&minus)
+                .arg(&n)
+                .arg(&batch)
+                .arg(&self.c1)
+                .arg(&*t)
+                .arg(&mut f.prev);
+            // SAFETY: as the first wave_adjoint_d1 launch, on ūⁿ.
+            unsafe { launch.launch(cfg) }.map_err(driver)?;
+        }
+        std::mem::swap(&mut f.cur, &mut f.prev);
+        Ok(())
+    }
+
+    /// Copies the host state of every field of the batch to the device, ψ and ζ included
+    /// (empty slices for a missing axis).
+    pub fn upload_all<'a>(
+        &self,
+        f: &mut WaveFields,
+        host: &[HostFields<'a>],
+    ) -> Result<(), GpuError> {
+        let s = &self.gpu.stream;
+        let n = self.geometry.len();
+        let cat = |pick: &dyn Fn(&HostFields<'a>) -> &'a [f32]| -> Vec<f32> {
+            host.iter()
+                .flat_map(|h| {
+                    let v = pick(h);
+                    if v.is_empty() {
+                        vec![0.0; n]
+                    } else {
+                        v.to_vec()
+                    }
+                })
+                .collect()
+        };
+        s.memcpy_htod(&cat(&|h| h.cur), &mut f.cur)
+            .map_err(driver)?;
+        s.memcpy_htod(&cat(&|h| h.prev), &mut f.prev)
+            .map_err(driver)?;
+        for d in 0..3 {
+            s.memcpy_htod(&cat(&|h| h.psi[d]), &mut f.psi[d])
+                .map_err(driver)?;
+            s.memcpy_htod(&cat(&|h| h.zeta[d]), &mut f.zeta[d])
+                .map_err(driver)?;
+        }
         Ok(())
     }
 
