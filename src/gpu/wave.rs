@@ -336,7 +336,6 @@ impl WaveStep {
         let ndim = self.geometry.ndim as i32;
         let npml = self.geometry.npml as i32;
         let reach = npml + 4;
-        let minus = -1.0f32;
         let k = &self.adjoint;
         let mut launch = s.launch_builder(&k.q);
         launch
@@ -374,19 +373,7 @@ impl WaveStep {
                 .arg(&mut *t);
             // SAFETY: wave_adjoint_copy's signature; t has the batch's length.
             unsafe { launch.launch(cfg) }.map_err(driver)?;
-            let mut launch = s.launch_builder(&k.d1);
-            launch
-                .arg(&self.grid)
-                .arg(&axis)
-                .arg(&npml)
-                .arg(&minus)
-                .arg(&n)
-                .arg(&batch)
-                .arg(&self.c1)
-                .arg(&*t)
-                .arg(&mut f.psi[d]);
-            // SAFETY: wave_adjoint_d1's signature; reads t within the halo.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            self.minus_d1(axis, npml, t, &mut f.psi[d])?;
             let mut launch = s.launch_builder(&k.zeta);
             launch
                 .arg(&self.grid)
@@ -412,19 +399,7 @@ impl WaveStep {
                 .arg(&mut f.prev);
             // SAFETY: wave_adjoint_d2's signature.
             unsafe { launch.launch(cfg) }.map_err(driver)?;
-            let mut launch = s.launch_builder(&k.d1);
-            launch
-                .arg(&self.grid)
-                .arg(&axis)
-                .arg(&npml)
-                .arg(&minus)
-                .arg(&n)
-                .arg(&batch)
-                .arg(&self.c1)
-                .arg(&*t)
-                .arg(&mut f.psi[d]);
-            // SAFETY: as the first wave_adjoint_d1 launch.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            self.minus_d1(axis, npml, t, &mut f.psi[d])?;
             let mut launch = s.launch_builder(&k.psi);
             launch
                 .arg(&self.grid)
@@ -437,21 +412,35 @@ impl WaveStep {
                 .arg(&mut *t);
             // SAFETY: wave_adjoint_psi's signature.
             unsafe { launch.launch(cfg) }.map_err(driver)?;
-            let mut launch = s.launch_builder(&k.d1);
-            launch
-                .arg(&self.grid)
-                .arg(&axis)
-                .arg(&reach)
-                .arg(&minus)
-                .arg(&n)
-                .arg(&batch)
-                .arg(&self.c1)
-                .arg(&*t)
-                .arg(&mut f.prev);
-            // SAFETY: as the first wave_adjoint_d1 launch, on ūⁿ.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            self.minus_d1(axis, reach, t, &mut f.prev)?;
         }
         std::mem::swap(&mut f.cur, &mut f.prev);
+        Ok(())
+    }
+
+    /// target −= D1 t along `axis` within `width` of its ends (wave_adjoint_d1).
+    fn minus_d1(
+        &self,
+        axis: i32,
+        width: i32,
+        t: &CudaSlice<f32>,
+        target: &mut CudaSlice<f32>,
+    ) -> Result<(), GpuError> {
+        let (n, batch, minus) = (self.geometry.len() as i64, self.batch as i32, -1.0f32);
+        let mut launch = self.gpu.stream.launch_builder(&self.adjoint.d1);
+        launch
+            .arg(&self.grid)
+            .arg(&axis)
+            .arg(&width)
+            .arg(&minus)
+            .arg(&n)
+            .arg(&batch)
+            .arg(&self.c1)
+            .arg(t)
+            .arg(target);
+        // SAFETY: wave_adjoint_d1's signature; t and target hold `batch` fields of `n` values,
+        // and the kernel reads t within each field's halo.
+        unsafe { launch.launch(self.config()) }.map_err(driver)?;
         Ok(())
     }
 
