@@ -209,3 +209,22 @@ fn a_run_killed_while_writing_leaves_the_previous_file_intact() {
     );
     assert_identical_results(&whole, &out);
 }
+
+/// FWI with shot mini-batches: the batch of each iteration comes from (seed, iteration), the
+/// same on every rank, and shots run in parallel within a rank with their gradients summed in
+/// shot order, so 1, 2 and 3 ranks give the same bits (4 iterations of fwi_small, one shot of
+/// three per iteration).
+#[test]
+fn fwi_svgd_with_shot_mini_batches_is_bit_identical_for_1_2_3_ranks() {
+    check_identical_across_ranks(
+        "fwi_small_svgd.yaml",
+        &[
+            "--set",
+            "method.iterations=4",
+            "--set",
+            "problem.shots_per_iteration=1",
+            "--set",
+            "output.progress=off",
+        ],
+    );
+}
