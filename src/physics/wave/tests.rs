@@ -188,13 +188,13 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Small 2D and 3D set-ups for the adjoint tests: a heterogeneous model, CPML of 5 points,
 /// order 8, sources and receivers off the grid, a checkpoint interval that does not divide
 /// the step count.
-fn small_setups() -> Vec<(WaveSolver<f64>, Shot, Vec<f64>)> {
+fn small_setups(order: SpaceOrder) -> Vec<(WaveSolver<f64>, Shot, Vec<f64>)> {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut out = Vec::new();
     for (ndim, shape) in [(2usize, [14usize, 1, 17]), (3, [9, 8, 10])] {
         let grid = WaveGrid::new(ndim, shape, 0.01, 5);
         let (dt, nt, f0) = (1e-3, 90, 25.0);
-        let s = solver::<f64>(grid.clone(), SpaceOrder::Eight, dt, nt, f0, 2.5);
+        let s = solver::<f64>(grid.clone(), order, dt, nt, f0, 2.5);
         let y = |v: f64| if ndim == 3 { v } else { 0.0 };
         let sh = shot(
             &grid,
@@ -216,7 +216,7 @@ fn small_setups() -> Vec<(WaveSolver<f64>, Shot, Vec<f64>)> {
 #[test]
 fn forward_operator_passes_the_dot_product_test() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    for (mut s, sh, v) in small_setups() {
+    for (mut s, sh, v) in small_setups(SpaceOrder::Eight) {
         let f: Vec<f64> = (0..s.nt).map(|_| rng.random_range(-1.0..1.0)).collect();
         s.wavelet = f.clone();
         let w = s.squared_slowness_weight(&s.prop.grid.extend(&v));
@@ -237,11 +237,14 @@ fn forward_operator_passes_the_dot_product_test() {
 }
 
 /// ⟨J δw, δd⟩ = ⟨δw, Jᵀ δd⟩ for the Born operator (derivative of the traces in w = dt² v²)
-/// and the adjoint-state gradient.
+/// and the adjoint-state gradient, for stencil orders 2, 4 and 8.
 #[test]
 fn born_operator_passes_the_dot_product_test() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    for (s, sh, v) in small_setups() {
+    for (s, sh, v) in [SpaceOrder::Two, SpaceOrder::Four, SpaceOrder::Eight]
+        .into_iter()
+        .flat_map(small_setups)
+    {
         let grid = s.prop.grid.clone();
         let w = s.squared_slowness_weight(&grid.extend(&v));
         let dw: Vec<f64> = (0..grid.len())
@@ -257,8 +260,8 @@ fn born_operator_passes_the_dot_product_test() {
             let (lhs, rhs) = (dot(&born, &dd), dot(&dw, &grad_w));
             let mismatch = (lhs - rhs).abs() / lhs.abs().max(rhs.abs());
             eprintln!(
-                "{}D interval {interval}: <J dw, dd> = {lhs:.15e}, <dw, J^T dd> = {rhs:.15e}, mismatch {mismatch:.2e}",
-                grid.ndim
+                "{}D order {} interval {interval}: <J dw, dd> = {lhs:.15e}, <dw, J^T dd> = {rhs:.15e}, mismatch {mismatch:.2e}",
+                grid.ndim, s.prop.order
             );
             assert!(mismatch < 1e-10, "mismatch {mismatch}");
         }
@@ -298,7 +301,7 @@ fn misfit(s: &WaveSolver<f64>, sh: &Shot, v: &[f64], d_obs: &[f64]) -> f64 {
 #[test]
 fn misfit_gradient_matches_finite_differences_and_the_taylor_test() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    for (s, sh, v) in small_setups() {
+    for (s, sh, v) in small_setups(SpaceOrder::Eight) {
         let v_true = random_velocity(&s.prop.grid, &mut rng);
         let d_obs = s.forward(
             &s.squared_slowness_weight(&s.prop.grid.extend(&v_true)),
