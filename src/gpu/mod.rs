@@ -30,6 +30,11 @@ pub const KERNELS: &[KernelSource] = &[
         functions: &["wave_psi", "wave_leapfrog", "wave_zeta"],
     },
     KernelSource {
+        file: "wave_modelling.cu",
+        source: include_str!("../../kernels/wave_modelling.cu"),
+        functions: &["wave_inject", "wave_record", "wave_gradient_accumulate"],
+    },
+    KernelSource {
         file: "wave_step_adjoint.cu",
         source: include_str!("../../kernels/wave_step_adjoint.cu"),
         functions: &[
