@@ -6,15 +6,18 @@
 //! point δ is spread by the multilinear weights divided by the cell volume h^ndim. Data are u at
 //! the receivers (multilinear interpolation), sampled at t_n = n dt, n < nt.
 //!
-//! Memory of the gradient: checkpoints every k steps hold the whole state (uⁿ, uⁿ⁻¹, ψ, ζ:
-//! 2 + 2 ndim fields of N points), and one segment of k brackets Gⁿ is recomputed at a time, so
+//! Memory of the gradient of one shot: checkpoints every k steps hold the whole state (uⁿ, uⁿ⁻¹,
+//! ψ, ζ: S = 2 + 2 ndim fields of N stored points), and one segment of k brackets Gⁿ is
+//! recomputed at a time, so
 //!
 //! ```text
-//!   bytes = (⌈(nt − 1) / k⌉ (2 + 2 ndim) + k + 4 + 2 ndim) · N · sizeof(T) + 8 N,
+//!   bytes = (⌈(nt − 1) / k⌉ S + k + 2 S + 1 + ndim) · N · sizeof(T) + 8 N,
 //! ```
 //!
-//! (the last terms: the forward and adjoint working states, the scratch q and the f64 gradient),
-//! smallest near k = √((nt − 1)(2 + 2 ndim)); the cost is one extra forward propagation.
+//! (the last terms: the forward and adjoint working states, the adjoint's scratch q and one
+//! field per axis, and the f64 gradient), smallest near k = √((nt − 1) S), the default; the cost
+//! is one extra forward propagation. The FWI forward model keeps the checkpoints of every shot
+//! of a member between its forward and its gradient (⌈(nt − 1)/k⌉ S N sizeof(T) per shot).
 
 use super::float::WaveFloat;
 use super::propagator::{AdjointWork, Propagator, WaveState};
