@@ -149,6 +149,9 @@ pub struct Propagator<T> {
     /// First-derivative weights / h.
     c1: Vec<T>,
     cpml: Cpml<T>,
+    /// For z and y: each storage coordinate's (a, b) repeated along a row of the grid, so that
+    /// every pass reads its coefficients as slices of the row's length.
+    cpml_rows: [(Vec<T>, Vec<T>); 3],
 }
 
 impl<T: WaveFloat> Propagator<T> {
@@ -170,6 +173,20 @@ impl<T: WaveFloat> Propagator<T> {
             .map(|c| T::from_f64(c / h))
             .collect();
         let cpml = Cpml::new(&grid, dt, v_ref, f0);
+        let nx = grid.shape()[X];
+        let repeat = |values: &[T]| -> Vec<T> {
+            values
+                .iter()
+                .flat_map(|&v| std::iter::repeat_n(v, nx))
+                .collect()
+        };
+        let cpml_rows = std::array::from_fn(|d| {
+            if d == X {
+                (Vec::new(), Vec::new())
+            } else {
+                (repeat(&cpml.a[d]), repeat(&cpml.b[d]))
+            }
+        });
         Self {
             shape: grid.shape(),
             halo: std::array::from_fn(|d| grid.halo(d)),
@@ -180,6 +197,7 @@ impl<T: WaveFloat> Propagator<T> {
             c2,
             c1,
             cpml,
+            cpml_rows,
         }
     }
 
@@ -304,17 +322,22 @@ impl<T: WaveFloat> Propagator<T> {
             });
     }
 
-    /// The values of a per-axis coefficient at the points of a run: a slice of it along x, the
-    /// row's one value repeated (in `buffer`) for the other axes.
+    /// Axis d's CPML coefficients (a, b) at the points of a run: slices of the axis' values
+    /// along x; the row's value repeated (precomputed) for z and y.
     #[inline(always)]
-    fn coefficient<'a>(d: usize, values: &'a [T], run: Run, buffer: &'a mut Vec<T>) -> &'a [T] {
-        if d == X {
-            &values[run.coord..run.coord + run.len]
+    fn coefficients(&self, d: usize, run: Run) -> (&[T], &[T]) {
+        let range = if d == X {
+            run.coord..run.coord + run.len
         } else {
-            buffer.clear();
-            buffer.resize(run.len, values[run.coord]);
-            buffer
-        }
+            let start = run.coord * self.shape[X];
+            start..start + run.len
+        };
+        let (a, b) = if d == X {
+            (&self.cpml.a[d], &self.cpml.b[d])
+        } else {
+            (&self.cpml_rows[d].0, &self.cpml_rows[d].1)
+        };
+        (&a[range.clone()], &b[range])
     }
 
     /// Splits `out` (and `bracket`) into the pieces of the grid planes, grouped in tiles that
@@ -406,7 +429,6 @@ impl<T: WaveFloat> Propagator<T> {
         let outer_axes: Vec<usize> = axes.iter().copied().filter(|&d| d != X).collect();
         // (1) ψ_d ← b ψ_d + a D1_d u.
         for &d in &outer_axes {
-            let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
             let u = &state.cur;
             let layer = Region::Edges {
                 axis: d,
@@ -418,9 +440,7 @@ impl<T: WaveFloat> Propagator<T> {
                 #[inline(always)]
                 |run, psi| {
                     let un = Shifted::new(u, run.start, run.len, self.strides[d]);
-                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
-                    let ca = Self::coefficient(d, a, run, &mut buf_a);
-                    let cb = Self::coefficient(d, b, run, &mut buf_b);
+                    let (ca, cb) = self.coefficients(d, run);
                     rows::psi_update(&c1, &un, ca, cb, psi);
                 },
             );
@@ -501,7 +521,6 @@ impl<T: WaveFloat> Propagator<T> {
         };
         // (2) ζ_d ← b ζ_d + a (D2_d u + D1_d ψ_d), and the CPML terms D1_d ψ_d + ζ_d.
         for &d in &outer_axes {
-            let (a, b) = (&self.cpml.a[d], &self.cpml.b[d]);
             let psi = &state.psi[d];
             let layer = Region::Edges {
                 axis: d,
@@ -516,7 +535,6 @@ impl<T: WaveFloat> Propagator<T> {
                 .filter(|(p, _)| self.plane_in(*p, layer))
                 .for_each(|(p, ((out, zeta), br))| {
                     let runs = self.runs(p, layer);
-                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
                     dispatch(
                         #[inline(always)]
                         || {
@@ -525,8 +543,7 @@ impl<T: WaveFloat> Propagator<T> {
                                 let stride = self.strides[d];
                                 let un = Shifted::new(u, start, len, stride);
                                 let pn = Shifted::new(psi, start, len, stride);
-                                let ca = Self::coefficient(d, a, run, &mut buf_a);
-                                let cb = Self::coefficient(d, b, run, &mut buf_b);
+                                let (ca, cb) = self.coefficients(d, run);
                                 rows::zeta_update(
                                     (self.c2[0], &c2),
                                     &c1,

@@ -96,7 +96,6 @@ impl<T: WaveFloat> Propagator<T> {
             },
         );
         for &d in &axes {
-            let (ca, cb) = (&self.cpml.a[d], &self.cpml.b[d]);
             let stride = self.strides[d];
             let layer = Region::Edges {
                 axis: d,
@@ -139,9 +138,7 @@ impl<T: WaveFloat> Propagator<T> {
                 layer,
                 #[inline(always)]
                 |run, zeta, t| {
-                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
-                    let a = Self::coefficient(d, ca, run, &mut buf_a);
-                    let b = Self::coefficient(d, cb, run, &mut buf_b);
+                    let (a, b) = self.coefficients(d, run);
                     let qr = &q[run.start..run.start + run.len];
                     for j in 0..zeta.len() {
                         let z = zeta[j] + qr[j];
@@ -168,9 +165,7 @@ impl<T: WaveFloat> Propagator<T> {
                 layer,
                 #[inline(always)]
                 |run, psi, t| {
-                    let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
-                    let a = Self::coefficient(d, ca, run, &mut buf_a);
-                    let b = Self::coefficient(d, cb, run, &mut buf_b);
+                    let (a, b) = self.coefficients(d, run);
                     for j in 0..psi.len() {
                         t[j] = a[j] * psi[j];
                         psi[j] *= b[j];
