@@ -7,7 +7,22 @@
 mod common;
 
 use common::*;
-use geobayes::gpu::{GpuError, KERNELS, compile_ptx, probe};
+use std::sync::Arc;
+
+use geobayes::gpu::wave::WaveKernels;
+use geobayes::gpu::{Gpu, GpuError, KERNELS, compile_ptx, probe};
+
+/// The wave kernels compiled for this machine's GPU, or `None` with the reason printed (the
+/// GPU tests skip without a device).
+fn wave_kernels() -> Option<Arc<WaveKernels>> {
+    match Gpu::open(None) {
+        Ok(g) => Some(WaveKernels::compile(Arc::new(g)).expect("the wave kernels compile")),
+        Err(e) => {
+            println!("skipped: {e}");
+            None
+        }
+    }
+}
 
 #[test]
 fn every_kernel_compiles_to_ptx_for_two_architectures() {
@@ -69,16 +84,11 @@ fn asking_for_a_gpu_without_a_driver_is_a_clear_error() {
 /// summation order), and the batch invariance of the GPU path (bit-identical alone or batched).
 #[test]
 fn wave_step_matches_the_cpu_path() {
-    use geobayes::gpu::Gpu;
     use geobayes::gpu::wave::WaveStep;
     use geobayes::physics::wave::{Propagator, SpaceOrder, WaveGrid, WaveState};
     use rand::{RngExt, SeedableRng};
-    let gpu = match Gpu::open(None) {
-        Ok(g) => std::sync::Arc::new(g),
-        Err(e) => {
-            println!("skipped: {e}");
-            return;
-        }
+    let Some(kernels) = wave_kernels() else {
+        return;
     };
     let grid = WaveGrid::new(3, [30, 26, 34], 0.01, 10);
     let (dt, v) = (1e-3, 2.5);
@@ -102,7 +112,7 @@ fn wave_step_matches_the_cpu_path() {
     let cat = |f: &[WaveState<f32>], pick: fn(&WaveState<f32>) -> &Vec<f32>| -> Vec<f32> {
         f.iter().flat_map(|s| pick(s).iter().copied()).collect()
     };
-    let step = WaveStep::new(gpu.clone(), prop.gpu_geometry(), 3, &w).unwrap();
+    let step = WaveStep::new(&kernels, prop.gpu_geometry(), 3, &w).unwrap();
     let mut dev = step.zero_fields().unwrap();
     step.upload(
         &mut dev,
@@ -110,7 +120,7 @@ fn wave_step_matches_the_cpu_path() {
         &cat(&fields, |s| &s.prev),
     )
     .unwrap();
-    let single = WaveStep::new(gpu, prop.gpu_geometry(), 1, &w).unwrap();
+    let single = WaveStep::new(&kernels, prop.gpu_geometry(), 1, &w).unwrap();
     let mut alone = single.zero_fields().unwrap();
     single
         .upload(&mut alone, &fields[1].cur, &fields[1].prev)
@@ -151,16 +161,11 @@ fn wave_step_matches_the_cpu_path() {
 /// same for q = w ⊙ ū.
 #[test]
 fn wave_adjoint_step_matches_the_cpu_path() {
-    use geobayes::gpu::Gpu;
     use geobayes::gpu::wave::{HostFields, WaveStep};
     use geobayes::physics::wave::{AdjointWork, Propagator, SpaceOrder, WaveGrid, WaveState};
     use rand::{RngExt, SeedableRng};
-    let gpu = match Gpu::open(None) {
-        Ok(g) => std::sync::Arc::new(g),
-        Err(e) => {
-            println!("skipped: {e}");
-            return;
-        }
+    let Some(kernels) = wave_kernels() else {
+        return;
     };
     for (ndim, shape) in [(3usize, [28usize, 24, 30]), (2, [60, 1, 70])] {
         let grid = WaveGrid::new(ndim, shape, 0.01, 10);
@@ -195,7 +200,7 @@ fn wave_adjoint_step_matches_the_cpu_path() {
             cpu.psi[d] = random(&|i| in_layer(i, d));
             cpu.zeta[d] = random(&|i| in_layer(i, d));
         }
-        let step = WaveStep::new(gpu.clone(), prop.gpu_geometry(), 1, &w).unwrap();
+        let step = WaveStep::new(&kernels, prop.gpu_geometry(), 1, &w).unwrap();
         let mut dev = step.zero_fields().unwrap();
         let host = HostFields {
             cur: &cpu.cur,
@@ -225,72 +230,206 @@ fn wave_adjoint_step_matches_the_cpu_path() {
     }
 }
 
+/// Shots through a smooth 2D or 3D model with its CPML: three off-grid sources, three shared
+/// receivers, a Ricker wavelet.
+struct ShotCase {
+    solver: geobayes::physics::wave::WaveSolver<f32>,
+    w: Vec<f32>,
+    shots: Vec<geobayes::physics::wave::Shot>,
+    points: geobayes::gpu::wave::ShotPoints,
+    cell_volume: f64,
+}
+
+fn shot_case(ndim: usize, shape: [usize; 3]) -> ShotCase {
+    use geobayes::gpu::wave::ShotPoints;
+    use geobayes::physics::wave::wavelet::ricker;
+    use geobayes::physics::wave::{Propagator, Shot, SpaceOrder, WaveGrid, WaveSolver};
+    let grid = WaveGrid::new(ndim, shape, 0.02, 10);
+    let (dt, nt, f0) = (2e-3, 150, 8.0);
+    let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, f0);
+    let solver = WaveSolver::new(prop, nt, ricker(f0, 1.0 / f0, dt, nt));
+    let model: Vec<f64> = (0..grid.n_model())
+        .map(|i| 2.0 + 0.3 * ((i as f64) * 0.01).sin())
+        .collect();
+    let w = solver.squared_slowness_weight(&grid.extend(&model));
+    let y = |v: f64| if ndim == 3 { v } else { 0.0 };
+    let receivers: Vec<Vec<(usize, f64)>> = [
+        [0.05, y(0.1), 0.1],
+        [0.3, y(0.2), 0.35],
+        [0.11, y(0.33), 0.47],
+    ]
+    .iter()
+    .map(|&p| grid.point_weights(p).unwrap())
+    .collect();
+    let shots: Vec<Shot> = [
+        [0.04, y(0.05), 0.07],
+        [0.2, y(0.21), 0.3],
+        [0.13, y(0.3), 0.41],
+    ]
+    .iter()
+    .map(|&p| Shot {
+        source: grid.point_weights(p).unwrap(),
+        receivers: receivers.clone(),
+    })
+    .collect();
+    let points = ShotPoints {
+        sources: shots.iter().map(|s| s.source.clone()).collect(),
+        receivers,
+    };
+    ShotCase {
+        cell_volume: grid.spacing.powi(ndim as i32),
+        solver,
+        w,
+        shots,
+        points,
+    }
+}
+
+/// max |a − b| / max |b|.
+fn relative_max_error(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let err = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    err / scale
+}
+
 /// A batch of shots on the GPU against `WaveSolver::forward` of each shot on the CPU (needs a
 /// GPU; skipped otherwise): 2D and 3D with CPML, three off-grid sources, shared receivers;
 /// max |trace_gpu − trace_cpu| ≤ 1e-4 × max |trace_cpu|.
 #[test]
 fn shot_traces_match_the_cpu_path() {
-    use geobayes::gpu::Gpu;
+    use geobayes::gpu::wave::WaveStep;
+    let Some(kernels) = wave_kernels() else {
+        return;
+    };
+    for (ndim, shape) in [(2usize, [50usize, 1, 60]), (3, [24, 22, 26])] {
+        let c = shot_case(ndim, shape);
+        let geometry = c.solver.prop.gpu_geometry();
+        let step = WaveStep::new(&kernels, geometry, c.shots.len(), &c.w).unwrap();
+        let got = step
+            .forward_shots(&c.points, &c.solver.wavelet, c.cell_volume)
+            .unwrap();
+        let per_shot = got.len() / c.shots.len();
+        for (k, shot) in c.shots.iter().enumerate() {
+            let cpu = c.solver.forward(&c.w, shot);
+            let err = relative_max_error(&got[k * per_shot..(k + 1) * per_shot], &cpu);
+            println!("{ndim}D shot {k}: max |d_gpu - d_cpu| / max |d_cpu| = {err:.2e}");
+            assert!(err <= 1e-4, "{ndim}D shot {k}: {err}");
+        }
+    }
+}
+
+/// The checkpointed adjoint of a batch of shots on the GPU against `WaveSolver::adjoint` per
+/// shot on the CPU (needs a GPU; skipped otherwise): a random cotangent of the traces, interval
+/// 7 (segments of unequal length), ∂L/∂w ≤ 1e-4 relative (max norm) per shot; the middle shot
+/// alone gives the same bits as in the batch (batch invariance).
+#[test]
+fn shot_gradients_match_the_cpu_path() {
     use geobayes::gpu::wave::{ShotPoints, WaveStep};
-    use geobayes::physics::wave::wavelet::ricker;
-    use geobayes::physics::wave::{Propagator, Shot, SpaceOrder, WaveGrid, WaveSolver};
-    let gpu = match Gpu::open(None) {
-        Ok(g) => std::sync::Arc::new(g),
+    use rand::{RngExt, SeedableRng};
+    let Some(kernels) = wave_kernels() else {
+        return;
+    };
+    for (ndim, shape) in [(2usize, [50usize, 1, 60]), (3, [24, 22, 26])] {
+        let c = shot_case(ndim, shape);
+        let geometry = c.solver.prop.gpu_geometry();
+        let n = geometry.len();
+        let interval = 7;
+        let step = WaveStep::new(&kernels, geometry.clone(), c.shots.len(), &c.w).unwrap();
+        let (traces, tape) = step
+            .forward_checkpointed(&c.points, &c.solver.wavelet, c.cell_volume, interval)
+            .unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let cot: Vec<f64> = traces.iter().map(|_| rng.random_range(-1.0..1.0)).collect();
+        let got = step.adjoint_shots(&tape, &cot).unwrap();
+        let per_shot = cot.len() / c.shots.len();
+        for (k, shot) in c.shots.iter().enumerate() {
+            let (_, checkpoints) = c.solver.forward_with_checkpoints(&c.w, shot, interval);
+            let cot_k = &cot[k * per_shot..(k + 1) * per_shot];
+            let (cpu, _) = c.solver.adjoint(&c.w, shot, cot_k, &checkpoints, interval);
+            let err = relative_max_error(&got[k * n..(k + 1) * n], &cpu);
+            println!("{ndim}D shot {k}: max |g_gpu - g_cpu| / max |g_cpu| = {err:.2e}");
+            assert!(err <= 1e-4, "{ndim}D shot {k}: {err}");
+        }
+        let alone = WaveStep::new(&kernels, geometry, 1, &c.w).unwrap();
+        let one = ShotPoints {
+            sources: vec![c.points.sources[1].clone()],
+            receivers: c.points.receivers.clone(),
+        };
+        let (_, tape) = alone
+            .forward_checkpointed(&one, &c.solver.wavelet, c.cell_volume, interval)
+            .unwrap();
+        let g1 = alone
+            .adjoint_shots(&tape, &cot[per_shot..2 * per_shot])
+            .unwrap();
+        assert!(
+            g1.iter()
+                .zip(&got[n..2 * n])
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{ndim}D: batch invariance of the gradient"
+        );
+    }
+}
+
+/// The FWI forward model with its shots on the GPU against the CPU path on the small 2D problem
+/// of configs/fwi_small_svgd.yaml (needs a GPU; skipped otherwise): data ≤ 1e-4 relative, and
+/// the gradient of ½‖d − d_obs‖² ≤ 1e-4 relative, and with half the shots (a mini-batch).
+#[test]
+fn fwi_on_the_gpu_matches_the_cpu_path() {
+    use geobayes::core::config::{Mode, load, validate};
+    use geobayes::gpu::Device;
+    use geobayes::posterior::build_forward_model;
+    let device = match Device::open(None) {
+        Ok(d) => d,
         Err(e) => {
             println!("skipped: {e}");
             return;
         }
     };
-    for (ndim, shape) in [(2usize, [50usize, 1, 60]), (3, [24, 22, 26])] {
-        let grid = WaveGrid::new(ndim, shape, 0.02, 10);
-        let (dt, nt, f0) = (2e-3, 150, 8.0);
-        let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, f0);
-        let solver = WaveSolver::new(prop.clone(), nt, ricker(f0, 1.0 / f0, dt, nt));
-        let model: Vec<f64> = (0..grid.n_model())
-            .map(|i| 2.0 + 0.3 * ((i as f64) * 0.01).sin())
-            .collect();
-        let w = solver.squared_slowness_weight(&grid.extend(&model));
-        let y = |v: f64| if ndim == 3 { v } else { 0.0 };
-        let receivers: Vec<Vec<(usize, f64)>> = [
-            [0.05, y(0.1), 0.1],
-            [0.3, y(0.2), 0.35],
-            [0.11, y(0.33), 0.47],
-        ]
-        .iter()
-        .map(|&p| grid.point_weights(p).unwrap())
-        .collect();
-        let shots: Vec<Shot> = [
-            [0.04, y(0.05), 0.07],
-            [0.2, y(0.21), 0.3],
-            [0.13, y(0.3), 0.41],
-        ]
-        .iter()
-        .map(|&p| Shot {
-            source: grid.point_weights(p).unwrap(),
-            receivers: receivers.clone(),
-        })
-        .collect();
-        let step = WaveStep::new(gpu.clone(), prop.gpu_geometry(), shots.len(), &w).unwrap();
-        let points = ShotPoints {
-            sources: shots.iter().map(|s| s.source.clone()).collect(),
-            receivers,
-        };
-        let got = step
-            .forward_shots(&points, &solver.wavelet, grid.spacing.powi(ndim as i32))
-            .unwrap();
-        let per_shot = points.receivers.len() * nt;
-        for (k, shot) in shots.iter().enumerate() {
-            let cpu = solver.forward(&w, shot);
-            let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let err = cpu
+    let path = repo().join("configs/fwi_small_svgd.yaml");
+    let (raw, text) = load(&path, &[]).unwrap();
+    let spec = validate(&raw, &path, &text, Mode::Run).unwrap();
+    let cpu = build_forward_model(&spec.problem, None);
+    let gpu = build_forward_model(&spec.problem, Some(&device));
+    let m = ndarray::Array1::from_elem(cpu.n_params(), 2.2)
+        + ndarray::Array1::linspace(0.0, 0.3, cpu.n_params());
+    let observed = spec.problem.data().observed.clone().unwrap();
+    let groups = cpu.data_groups();
+    let half: Vec<bool> = (0..groups.len()).map(|g| g % 2 == 0).collect();
+    for active in [vec![true; groups.len()], half] {
+        let run = |f: &dyn geobayes::physics::ForwardModel| {
+            let lin = f.linearize_groups(m.view(), &active).unwrap();
+            let d = lin.data().to_owned();
+            let mut cot = ndarray::Array1::zeros(d.len());
+            for (g, range) in groups.iter().enumerate() {
+                if active[g] {
+                    for i in range.clone() {
+                        cot[i] = d[i] - observed[i];
+                    }
+                }
+            }
+            let mut grad = ndarray::Array1::zeros(m.len());
+            lin.vjp_into(cot.view(), grad.view_mut());
+            let on: Vec<f64> = groups
                 .iter()
-                .zip(&got[k * per_shot..(k + 1) * per_shot])
-                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-            println!(
-                "{ndim}D shot {k}: max |d_gpu - d_cpu| / max |d_cpu| = {:.2e}",
-                err / scale
-            );
-            assert!(err <= 1e-4 * scale, "{ndim}D shot {k}: {err} vs {scale}");
-        }
+                .enumerate()
+                .filter(|(g, _)| active[*g])
+                .flat_map(|(_, r)| d.slice(ndarray::s![r.clone()]).to_vec())
+                .collect();
+            (on, grad.to_vec())
+        };
+        let (d_cpu, g_cpu) = run(cpu.as_ref());
+        let (d_gpu, g_gpu) = run(gpu.as_ref());
+        let (ed, eg) = (
+            relative_max_error(&d_gpu, &d_cpu),
+            relative_max_error(&g_gpu, &g_cpu),
+        );
+        println!(
+            "FWI {} shots on the GPU: data {ed:.2e}, gradient {eg:.2e} (relative max error)",
+            active.iter().filter(|a| **a).count()
+        );
+        assert!(ed <= 1e-4 && eg <= 1e-4, "data {ed}, gradient {eg}");
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::core::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::gpu::wave::WaveStep;
+use crate::gpu::wave::{WaveKernels, WaveStep};
 use crate::physics::wave::{Propagator, SpaceOrder, WaveGrid, WaveState};
 
 fn gpu_error(e: crate::gpu::GpuError) -> Error {
@@ -44,6 +44,7 @@ fn copy_bandwidth(gpu: &Gpu) -> Result<f64> {
 pub fn gpu(steps: usize) -> Result<String> {
     let gpu = Arc::new(Gpu::open(None).map_err(gpu_error)?);
     let copy = copy_bandwidth(&gpu)?;
+    let kernels = WaveKernels::compile(gpu.clone()).map_err(gpu_error)?;
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -65,7 +66,7 @@ pub fn gpu(steps: usize) -> Result<String> {
         let dt = 0.4 * 0.01 / 3.0;
         let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, 10.0);
         let w = vec![(dt * dt * 9.0) as f32; grid.len()];
-        let step = WaveStep::new(gpu.clone(), prop.gpu_geometry(), batch, &w).map_err(gpu_error)?;
+        let step = WaveStep::new(&kernels, prop.gpu_geometry(), batch, &w).map_err(gpu_error)?;
         let mut fields = step.zero_fields().map_err(gpu_error)?;
         step.step(&mut fields).map_err(gpu_error)?;
         step.synchronize().map_err(gpu_error)?;

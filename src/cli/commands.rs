@@ -24,9 +24,7 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             overrides,
         } => {
             let spec = load(&config, &overrides, Mode::Run)?;
-            if spec.gpu.enabled {
-                open_gpu(&spec.gpu, comm.is_root())?;
-            }
+            let device = open_gpu(&spec, comm.is_root())?;
             let output = &spec.output.as_ref().expect("validated for run").path;
             if !resume && !overwrite && output.exists() {
                 return Err(Error::Usage(format!(
@@ -54,10 +52,11 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
                         ))
                     })?;
             }
-            let outcome = run(&spec, comm, RunOptions { resume }).map_err(|error| Failure {
-                error,
-                phase: Phase::Run,
-            })?;
+            let outcome =
+                run(&spec, comm, RunOptions { resume, device }).map_err(|error| Failure {
+                    error,
+                    phase: Phase::Run,
+                })?;
             if comm.is_root() {
                 eprintln!(
                     "wrote {} ({} iterations, {:.1} s on {} rank{})",
@@ -213,7 +212,8 @@ fn forward(
             Error::Usage("forward needs a model: give --model FILE or set problem.reference_model in the config".into())
         })?,
     };
-    let forward = build_forward_model(&spec.problem);
+    let device = open_gpu(spec, true)?;
+    let forward = build_forward_model(&spec.problem, device.as_ref());
     let mut d = Array1::zeros(forward.n_data());
     forward.forward_into(m.view(), d.view_mut())?;
     if let Some(seed) = noise_seed {
@@ -230,27 +230,23 @@ fn forward(
     write_values(out, d.view())
 }
 
-/// Opens this rank's GPU and compiles the kernels for it, or says why not (exit 2). The physics
-/// of the run still takes the CPU path until its kernels are wired in (the GPU issue).
-fn open_gpu(spec: &crate::core::config::spec::GpuSpec, root: bool) -> Result<(), Error> {
-    let refuse = |e: crate::gpu::GpuError| Error::Usage(format!("gpu.enabled: {e}"));
-    #[cfg(feature = "cuda")]
-    {
-        let gpu = crate::gpu::Gpu::open(spec.devices.as_deref()).map_err(refuse)?;
-        let kernels = gpu.compile_all().map_err(refuse)?;
-        if root {
-            eprintln!(
-                "gpu: device {} ({}), {} kernel files compiled; this problem's physics runs on the CPU path until its kernels are wired in",
-                gpu.ordinal,
-                gpu.name,
-                kernels.len()
-            );
-        }
-        Ok(())
+/// This rank's GPU with its kernels compiled when the config enables one (`gpu:`), or why not
+/// (exit 2); `None` without the block.
+fn open_gpu(
+    spec: &RunSpec,
+    root: bool,
+) -> Result<Option<std::sync::Arc<crate::gpu::Device>>, Error> {
+    if !spec.gpu.enabled {
+        return Ok(None);
     }
-    #[cfg(not(feature = "cuda"))]
-    {
-        let _ = (spec, root);
-        Err(refuse(crate::gpu::GpuError::NotBuilt))
+    let device = crate::gpu::Device::open(spec.gpu.devices.as_deref())
+        .map_err(|e| Error::Usage(format!("gpu.enabled: {e}")))?;
+    if root {
+        let on_device = match spec.problem {
+            crate::core::config::spec::ProblemSpec::Fwi(_) => "the shots run on it",
+            _ => "this problem's physics has no kernels wired in yet and runs on the CPU",
+        };
+        eprintln!("gpu: {}: {on_device}", device.describe());
     }
+    Ok(Some(device))
 }

@@ -19,10 +19,12 @@ use observers::{CheckpointWriter, Observer, Progress, StepEvent};
 pub use record::{RecordInputs, build_record};
 
 /// How `run` starts.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// Continue from the checkpoint in the output file.
     pub resume: bool,
+    /// The rank's GPU when the config enables one (`gpu:`), opened by the caller.
+    pub device: Option<std::sync::Arc<crate::gpu::Device>>,
 }
 
 /// What a finished run reports back.
@@ -56,7 +58,7 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         .output
         .as_ref()
         .ok_or_else(|| Error::Usage("`run` needs an `output` block".into()))?;
-    let posterior = Posterior::from_spec(spec)?;
+    let posterior = Posterior::from_spec_on(spec, options.device.as_ref())?;
     let mut method = build_method(method_spec, posterior.dim());
     let init = match method_spec {
         MethodSpec::Svgd(s) => &s.init,

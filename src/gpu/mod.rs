@@ -13,6 +13,45 @@ pub mod wave;
 #[cfg(feature = "cuda")]
 pub use device::{Gpu, compile_ptx};
 
+/// A rank's device with its kernels compiled, as the physics takes it: opened once per run
+/// (`gpu: {enabled: true}`). Without the `cuda` feature the type has no values.
+#[cfg(feature = "cuda")]
+pub struct Device {
+    pub gpu: std::sync::Arc<Gpu>,
+    pub wave: std::sync::Arc<wave::WaveKernels>,
+}
+
+#[cfg(not(feature = "cuda"))]
+pub enum Device {}
+
+impl Device {
+    /// Opens this rank's device (the node-local rank's entry of `devices`, default all) and
+    /// compiles the kernels for it.
+    pub fn open(devices: Option<&[usize]>) -> Result<std::sync::Arc<Self>, GpuError> {
+        #[cfg(feature = "cuda")]
+        {
+            let gpu = std::sync::Arc::new(Gpu::open(devices)?);
+            let wave = wave::WaveKernels::compile(gpu.clone())?;
+            Ok(std::sync::Arc::new(Self { gpu, wave }))
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = devices;
+            Err(GpuError::NotBuilt)
+        }
+    }
+
+    /// "device N (name)".
+    pub fn describe(&self) -> String {
+        #[cfg(feature = "cuda")]
+        {
+            format!("device {} ({})", self.gpu.ordinal, self.gpu.name)
+        }
+        #[cfg(not(feature = "cuda"))]
+        match *self {}
+    }
+}
+
 /// A kernel source file of `kernels/`, named after the Rust function it ports.
 #[derive(Debug, Clone, Copy)]
 pub struct KernelSource {
@@ -32,7 +71,12 @@ pub const KERNELS: &[KernelSource] = &[
     KernelSource {
         file: "wave_modelling.cu",
         source: include_str!("../../kernels/wave_modelling.cu"),
-        functions: &["wave_inject", "wave_record", "wave_gradient_accumulate"],
+        functions: &[
+            "wave_inject",
+            "wave_record",
+            "wave_inject_adjoint",
+            "wave_gradient_accumulate",
+        ],
     },
     KernelSource {
         file: "wave_step_adjoint.cu",

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use cudarc::driver::{
-    CudaFunction, CudaModule, CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg,
+    CudaFunction, CudaModule, CudaSlice, CudaViewMut, DeviceRepr, LaunchConfig, PushKernelArg,
 };
 
 use super::{Gpu, GpuError, KERNELS};
 
 mod shots;
 use shots::ShotFunctions;
-pub use shots::ShotPoints;
+pub use shots::{ShotPoints, ShotTape};
 
 /// What the kernels need of a propagator (filled in by the physics): grid points and halo per
 /// axis (z, y, x), storage strides, CPML width, dimensions, stencil weights already divided by
@@ -86,6 +86,14 @@ pub struct AdjointScratch {
     t: Vec<CudaSlice<f32>>,
 }
 
+/// The forward step's kernels (kernels/wave_step.cu).
+struct StepFunctions {
+    _module: Arc<CudaModule>,
+    psi: CudaFunction,
+    leapfrog: CudaFunction,
+    zeta: CudaFunction,
+}
+
 /// The adjoint kernels (kernels/wave_step_adjoint.cu).
 struct AdjointFunctions {
     _module: Arc<CudaModule>,
@@ -98,15 +106,64 @@ struct AdjointFunctions {
     psi: CudaFunction,
 }
 
-/// The step of one geometry for a batch of fields on one device.
-pub struct WaveStep {
+/// The wave kernels compiled for one device, once per run; shared by every [`WaveStep`].
+pub struct WaveKernels {
     gpu: Arc<Gpu>,
-    _module: Arc<CudaModule>,
-    psi_fn: CudaFunction,
-    leapfrog_fn: CudaFunction,
-    zeta_fn: CudaFunction,
+    step: StepFunctions,
     adjoint: AdjointFunctions,
     shots: ShotFunctions,
+}
+
+impl WaveKernels {
+    /// Compiles kernels/wave_step.cu, wave_step_adjoint.cu and wave_modelling.cu with NVRTC for
+    /// the device's architecture and loads them.
+    pub fn compile(gpu: Arc<Gpu>) -> Result<Arc<Self>, GpuError> {
+        let load = |file: &str| -> Result<Arc<CudaModule>, GpuError> {
+            let source = KERNELS
+                .iter()
+                .find(|k| k.file == file)
+                .expect("embedded kernel file");
+            let ptx = super::compile_ptx(source, gpu.arch()?)?;
+            gpu.context.load_module(ptx).map_err(driver)
+        };
+        let module = load("wave_step.cu")?;
+        let function = |name: &str| module.load_function(name).map_err(driver);
+        let step = StepFunctions {
+            psi: function("wave_psi")?,
+            leapfrog: function("wave_leapfrog")?,
+            zeta: function("wave_zeta")?,
+            _module: module.clone(),
+        };
+        let adjoint_module = load("wave_step_adjoint.cu")?;
+        let function = |name: &str| adjoint_module.load_function(name).map_err(driver);
+        let adjoint = AdjointFunctions {
+            q: function("wave_adjoint_q")?,
+            leapfrog: function("wave_adjoint_leapfrog")?,
+            copy: function("wave_adjoint_copy")?,
+            d1: function("wave_adjoint_d1")?,
+            d2: function("wave_adjoint_d2")?,
+            zeta: function("wave_adjoint_zeta")?,
+            psi: function("wave_adjoint_psi")?,
+            _module: adjoint_module.clone(),
+        };
+        let shots = ShotFunctions::load(load("wave_modelling.cu")?)?;
+        Ok(Arc::new(Self {
+            gpu,
+            step,
+            adjoint,
+            shots,
+        }))
+    }
+
+    pub fn gpu(&self) -> &Arc<Gpu> {
+        &self.gpu
+    }
+}
+
+/// The step of one geometry for a batch of fields on one device.
+pub struct WaveStep {
+    kernels: Arc<WaveKernels>,
+    gpu: Arc<Gpu>,
     grid: GridArg,
     geometry: WaveGeometry,
     batch: usize,
@@ -124,54 +181,15 @@ fn driver(e: impl std::fmt::Display) -> GpuError {
 }
 
 impl WaveStep {
-    /// Compiles kernels/wave_step.cu for the device and uploads the geometry and `w` (the
-    /// storage length for a shared w, `batch` times it for one per field).
+    /// Uploads the geometry and `w` (the storage length for a shared w, `batch` times it for
+    /// one per field) for the compiled `kernels`.
     pub fn new(
-        gpu: Arc<Gpu>,
+        kernels: &Arc<WaveKernels>,
         geometry: WaveGeometry,
         batch: usize,
         w: &[f32],
     ) -> Result<Self, GpuError> {
-        let n = geometry.len();
-        let w_stride = if w.len() == n {
-            0
-        } else if w.len() == n * batch {
-            n as i64
-        } else {
-            return Err(GpuError::Driver(format!(
-                "w has {} values: expected {n} (shared) or {} (one per field)",
-                w.len(),
-                n * batch
-            )));
-        };
-        let load = |file: &str| -> Result<Arc<CudaModule>, GpuError> {
-            let source = KERNELS
-                .iter()
-                .find(|k| k.file == file)
-                .expect("embedded kernel file");
-            let ptx = super::compile_ptx(source, gpu.arch()?)?;
-            gpu.context.load_module(ptx).map_err(driver)
-        };
-        let module = load("wave_step.cu")?;
-        let function = |name: &str| module.load_function(name).map_err(driver);
-        let (psi_fn, leapfrog_fn, zeta_fn) = (
-            function("wave_psi")?,
-            function("wave_leapfrog")?,
-            function("wave_zeta")?,
-        );
-        let adjoint_module = load("wave_step_adjoint.cu")?;
-        let function = |name: &str| adjoint_module.load_function(name).map_err(driver);
-        let adjoint = AdjointFunctions {
-            q: function("wave_adjoint_q")?,
-            leapfrog: function("wave_adjoint_leapfrog")?,
-            copy: function("wave_adjoint_copy")?,
-            d1: function("wave_adjoint_d1")?,
-            d2: function("wave_adjoint_d2")?,
-            zeta: function("wave_adjoint_zeta")?,
-            psi: function("wave_adjoint_psi")?,
-            _module: adjoint_module,
-        };
-        let shots = ShotFunctions::load(load("wave_modelling.cu")?)?;
+        let gpu = kernels.gpu.clone();
         let s = &gpu.stream;
         let upload = |v: &[f32]| -> Result<CudaSlice<f32>, GpuError> {
             // A missing axis gets a one-value buffer: no pass runs on that axis.
@@ -192,7 +210,7 @@ impl WaveStep {
             sy: geometry.strides[1] as i64,
             npml: geometry.npml as i32,
         };
-        Ok(Self {
+        let mut step = Self {
             c1: upload(&geometry.c1)?,
             c2: upload(&geometry.c2)?,
             a: geometry
@@ -205,19 +223,44 @@ impl WaveStep {
                 .iter()
                 .map(|v| upload(v))
                 .collect::<Result<_, _>>()?,
-            w: upload(w)?,
-            w_stride,
-            _module: module,
-            adjoint,
-            shots,
-            psi_fn,
-            leapfrog_fn,
-            zeta_fn,
+            w: upload(&[0.0])?,
+            w_stride: 0,
+            kernels: kernels.clone(),
             grid,
             geometry,
             batch,
-            gpu,
-        })
+            gpu: gpu.clone(),
+        };
+        step.set_weights(w)?;
+        Ok(step)
+    }
+
+    /// Fields per batch.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Replaces w = dt² v²: the storage length (shared by the batch) or `batch` times it.
+    pub fn set_weights(&mut self, w: &[f32]) -> Result<(), GpuError> {
+        let n = self.geometry.len();
+        self.w_stride = if w.len() == n {
+            0
+        } else if w.len() == n * self.batch {
+            n as i64
+        } else {
+            return Err(GpuError::Driver(format!(
+                "w has {} values: expected {n} (shared) or {} (one per field)",
+                w.len(),
+                n * self.batch
+            )));
+        };
+        let s = &self.gpu.stream;
+        if self.w.len() == w.len() {
+            s.memcpy_htod(w, &mut self.w).map_err(driver)
+        } else {
+            self.w = s.clone_htod(w).map_err(driver)?;
+            Ok(())
+        }
     }
 
     /// Zero fields for the batch.
@@ -255,7 +298,18 @@ impl WaveStep {
 
     /// One step of every field of the batch: (uⁿ, uⁿ⁻¹) becomes (uⁿ⁺¹, uⁿ).
     pub fn step(&self, f: &mut WaveFields) -> Result<(), GpuError> {
+        self.step_with(f, None)
+    }
+
+    /// [`step`](Self::step), and with `bracket` (batch × n values) the bracket Gⁿ of
+    /// `Propagator::step` (the Laplacian with its CPML terms, before the source) written into it.
+    pub fn step_with(
+        &self,
+        f: &mut WaveFields,
+        mut bracket: Option<&mut CudaViewMut<f32>>,
+    ) -> Result<(), GpuError> {
         let s = &self.gpu.stream;
+        let k = &self.kernels.step;
         let cfg = self.config();
         let n = self.geometry.len() as i64;
         let batch = self.batch as i32;
@@ -263,7 +317,7 @@ impl WaveStep {
         let null = 0u64;
         for axis in self.axes() {
             let d = axis as usize;
-            let mut launch = s.launch_builder(&self.psi_fn);
+            let mut launch = s.launch_builder(&k.psi);
             launch
                 .arg(&self.grid)
                 .arg(&axis)
@@ -279,7 +333,7 @@ impl WaveStep {
             // of the axis), and the kernel reads within the halo of each field.
             unsafe { launch.launch(cfg) }.map_err(driver)?;
         }
-        let mut launch = s.launch_builder(&self.leapfrog_fn);
+        let mut launch = s.launch_builder(&k.leapfrog);
         launch
             .arg(&self.grid)
             .arg(&ndim)
@@ -289,13 +343,16 @@ impl WaveStep {
             .arg(&self.w_stride)
             .arg(&self.w)
             .arg(&f.cur)
-            .arg(&mut f.prev)
-            .arg(&null);
-        // SAFETY: wave_leapfrog's signature; `null` is the absent bracket (a null pointer).
+            .arg(&mut f.prev);
+        match bracket.as_deref_mut() {
+            Some(b) => launch.arg(b),
+            None => launch.arg(&null),
+        };
+        // SAFETY: wave_leapfrog's signature; the bracket is batch × n values or a null pointer.
         unsafe { launch.launch(cfg) }.map_err(driver)?;
         for axis in self.axes() {
             let d = axis as usize;
-            let mut launch = s.launch_builder(&self.zeta_fn);
+            let mut launch = s.launch_builder(&k.zeta);
             launch
                 .arg(&self.grid)
                 .arg(&axis)
@@ -310,9 +367,12 @@ impl WaveStep {
                 .arg(&f.cur)
                 .arg(&f.psi[d])
                 .arg(&mut f.zeta[d])
-                .arg(&mut f.prev)
-                .arg(&null);
-            // SAFETY: wave_zeta's signature, buffers as for wave_psi; null bracket.
+                .arg(&mut f.prev);
+            match bracket.as_deref_mut() {
+                Some(b) => launch.arg(b),
+                None => launch.arg(&null),
+            };
+            // SAFETY: wave_zeta's signature, buffers as for wave_psi and wave_leapfrog.
             unsafe { launch.launch(cfg) }.map_err(driver)?;
         }
         std::mem::swap(&mut f.cur, &mut f.prev);
@@ -343,7 +403,7 @@ impl WaveStep {
         let ndim = self.geometry.ndim as i32;
         let npml = self.geometry.npml as i32;
         let reach = npml + 4;
-        let k = &self.adjoint;
+        let k = &self.kernels.adjoint;
         let mut launch = s.launch_builder(&k.q);
         launch
             .arg(&self.grid)
@@ -434,7 +494,7 @@ impl WaveStep {
         target: &mut CudaSlice<f32>,
     ) -> Result<(), GpuError> {
         let (n, batch, minus) = (self.geometry.len() as i64, self.batch as i32, -1.0f32);
-        let mut launch = self.gpu.stream.launch_builder(&self.adjoint.d1);
+        let mut launch = self.gpu.stream.launch_builder(&self.kernels.adjoint.d1);
         launch
             .arg(&self.grid)
             .arg(&axis)

@@ -31,6 +31,8 @@ pub enum PhysicsError {
     Unstable { node: usize, value: f64, limit: f64 },
     #[error("fast marching left node {node} unreached (no causal update found)")]
     Unreached { node: usize },
+    #[error("GPU: {0}")]
+    Device(String),
     #[error("layer {layer}: {what} is {value}")]
     BadLayer {
         layer: usize,

@@ -38,13 +38,21 @@ struct MemberValue {
 }
 
 impl Posterior {
-    /// Builds the posterior of a run spec (which must have a prior).
+    /// Builds the posterior of a run spec (which must have a prior), physics on the CPU.
     pub fn from_spec(spec: &RunSpec) -> Result<Self> {
+        Self::from_spec_on(spec, None)
+    }
+
+    /// [`from_spec`](Self::from_spec) with the physics on `device` where it has kernels.
+    pub fn from_spec_on(
+        spec: &RunSpec,
+        device: Option<&std::sync::Arc<crate::gpu::Device>>,
+    ) -> Result<Self> {
         let prior_spec = spec
             .prior
             .as_ref()
             .ok_or_else(|| Error::Usage("this command needs a `prior` block".into()))?;
-        let forward = super::build_forward_model(&spec.problem);
+        let forward = super::build_forward_model(&spec.problem, device);
         let likelihood = match spec.likelihood {
             LikelihoodKind::None => None,
             LikelihoodKind::Gaussian => {

@@ -117,9 +117,23 @@ fn fwi(f: &FwiSpec) -> FwiForward {
     })
 }
 
-pub fn build_forward_model(spec: &ProblemSpec) -> Box<dyn ForwardModel> {
+/// The forward model of a checked problem; with a `device`, the physics that have kernels run
+/// on it (FWI shots), the others on the CPU.
+pub fn build_forward_model(
+    spec: &ProblemSpec,
+    device: Option<&std::sync::Arc<crate::gpu::Device>>,
+) -> Box<dyn ForwardModel> {
+    #[cfg(not(feature = "cuda"))]
+    let _ = device;
     match spec {
-        ProblemSpec::Fwi(f) => Box::new(fwi(f)),
+        ProblemSpec::Fwi(f) => {
+            let forward = fwi(f);
+            #[cfg(feature = "cuda")]
+            if let Some(device) = device {
+                return Box::new(forward.with_gpu(device.wave.clone()));
+            }
+            Box::new(forward)
+        }
         ProblemSpec::Dispersion(d) => Box::new(dispersion(d)),
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
         ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {

@@ -4,7 +4,8 @@
 //! then receiver, then time (t_n = n dt). Wavefields are f32; the gradient is the
 //! adjoint-state gradient of the f32 discrete solver, accumulated in f64. Shots run in
 //! parallel within a rank; their gradients are summed in shot order (bit-identical for any
-//! thread count).
+//! thread count). With a GPU ([`FwiForward::with_gpu`], feature `cuda`) a member's active shots
+//! run as one batch on the device instead (`fwi_device`), the same discrete equations.
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 use rayon::prelude::*;
@@ -46,6 +47,8 @@ pub struct FwiForward {
     shots: Vec<Shot>,
     /// dt × v_max-stable: the largest velocity the time step allows.
     v_stable: f64,
+    #[cfg(feature = "cuda")]
+    device: Option<super::fwi_device::FwiDevice>,
 }
 
 impl FwiForward {
@@ -89,7 +92,50 @@ impl FwiForward {
             solver,
             shots,
             v_stable,
+            #[cfg(feature = "cuda")]
+            device: None,
         }
+    }
+
+    /// Runs the shots on the GPU of `kernels` from now on.
+    #[cfg(feature = "cuda")]
+    pub fn with_gpu(mut self, kernels: std::sync::Arc<crate::gpu::wave::WaveKernels>) -> Self {
+        self.device = Some(super::fwi_device::FwiDevice::new(kernels, &self.solver));
+        self
+    }
+
+    /// The traces of the active shots (None for the others) and, with `interval`, their
+    /// checkpoints for the gradient: on the device when there is one, else shots in parallel.
+    fn run_shots(
+        &self,
+        w: &[f32],
+        active: &[bool],
+        interval: Option<usize>,
+    ) -> Result<(Vec<Option<Traces>>, Checkpoints), PhysicsError> {
+        #[cfg(feature = "cuda")]
+        if let Some(device) = &self.device {
+            let (traces, run) = device.forward(&self.solver, &self.shots, active, w, interval)?;
+            return Ok((traces, Checkpoints::Device(run)));
+        }
+        let runs: Vec<Option<(Traces, Vec<WaveState<f32>>)>> = self
+            .shots
+            .par_iter()
+            .zip(active)
+            .map(|(shot, &on)| {
+                on.then(|| match interval {
+                    Some(k) => self.solver.forward_with_checkpoints(w, shot, k),
+                    None => (self.solver.forward(w, shot), Vec::new()),
+                })
+            })
+            .collect();
+        let (traces, states) = runs
+            .into_iter()
+            .map(|run| match run {
+                Some((t, c)) => (Some(t), Some(c)),
+                None => (None, None),
+            })
+            .unzip();
+        Ok((traces, Checkpoints::Host(states)))
     }
 
     pub fn setup(&self) -> &FwiSetup {
@@ -129,30 +175,45 @@ impl FwiForward {
     }
 }
 
+/// The forward states the adjoint restarts from.
+enum Checkpoints {
+    /// Per shot: its checkpoints, or `None` for a shot left out of the batch.
+    Host(Vec<Option<Vec<WaveState<f32>>>>),
+    /// The member's shots run on the device (None when no shot was active).
+    #[cfg(feature = "cuda")]
+    Device(Option<super::fwi_device::DeviceRun>),
+}
+
 /// What the gradient needs: the model, the data and the checkpoints of every shot run.
 struct FwiTape<'a> {
     forward: &'a FwiForward,
     velocity: Vec<f64>,
     w: Vec<f32>,
     data: ndarray::Array1<f64>,
-    /// Per shot: its checkpoints, or `None` for a shot left out of the batch.
-    checkpoints: Vec<Option<Vec<WaveState<f32>>>>,
+    checkpoints: Checkpoints,
     interval: usize,
 }
 
-impl Linearization for FwiTape<'_> {
-    fn data(&self) -> ArrayView1<'_, f64> {
-        self.data.view()
-    }
-
-    fn vjp_into(&self, cotangent: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) {
+impl FwiTape<'_> {
+    /// ∂L/∂w on the padded grid, summed over the shots in shot order.
+    fn gradient_w(&self, cot: &[f64]) -> Vec<f64> {
         let f = self.forward;
         let per_shot = f.traces_per_shot();
-        let cot = cotangent.to_vec();
+        let checkpoints = match &self.checkpoints {
+            Checkpoints::Host(c) => c,
+            #[cfg(feature = "cuda")]
+            Checkpoints::Device(run) => {
+                let device = f.device.as_ref().expect("a device run has its device");
+                return match run {
+                    Some(run) => device.gradient(run, cot, per_shot),
+                    None => vec![0.0; f.setup.grid.len()],
+                };
+            }
+        };
         let shot_grads: Vec<Vec<f64>> = f
             .shots
             .par_iter()
-            .zip(&self.checkpoints)
+            .zip(checkpoints)
             .enumerate()
             .filter_map(|(s, (shot, checkpoints))| {
                 let c = &cot[s * per_shot..(s + 1) * per_shot];
@@ -170,6 +231,18 @@ impl Linearization for FwiTape<'_> {
                 *total += v;
             }
         }
+        grad_w
+    }
+}
+
+impl Linearization for FwiTape<'_> {
+    fn data(&self) -> ArrayView1<'_, f64> {
+        self.data.view()
+    }
+
+    fn vjp_into(&self, cotangent: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) {
+        let f = self.forward;
+        let grad_w = self.gradient_w(&cotangent.to_vec());
         let grad_v = f.solver.velocity_gradient(&self.velocity, &grad_w);
         for (out, &cell) in grad.iter_mut().zip(&f.setup.free) {
             *out = grad_v[cell];
@@ -208,12 +281,7 @@ impl ForwardModel for FwiForward {
         mut d: ArrayViewMut1<f64>,
     ) -> Result<(), PhysicsError> {
         let w = self.weights(&self.velocity(m)?);
-        let traces: Vec<Option<Traces>> = self
-            .shots
-            .par_iter()
-            .zip(active)
-            .map(|(shot, &on)| on.then(|| self.solver.forward(&w, shot)))
-            .collect();
+        let (traces, _) = self.run_shots(&w, active, None)?;
         let per_shot = self.traces_per_shot();
         for (s, t) in traces.iter().enumerate() {
             let mut block = d.slice_mut(ndarray::s![s * per_shot..(s + 1) * per_shot]);
@@ -233,25 +301,15 @@ impl ForwardModel for FwiForward {
         let velocity = self.velocity(m)?;
         let w = self.weights(&velocity);
         let interval = self.solver.default_interval();
-        let runs: Vec<Option<(Traces, Vec<WaveState<f32>>)>> = self
-            .shots
-            .par_iter()
-            .zip(active)
-            .map(|(shot, &on)| on.then(|| self.solver.forward_with_checkpoints(&w, shot, interval)))
-            .collect();
+        let (traces, checkpoints) = self.run_shots(&w, active, Some(interval))?;
         let per_shot = self.traces_per_shot();
         let mut data = ndarray::Array1::from_elem(self.n_data(), f64::NAN);
-        let mut checkpoints = Vec::with_capacity(runs.len());
-        for (s, run) in runs.into_iter().enumerate() {
-            match run {
-                Some((traces, states)) => {
-                    data.slice_mut(ndarray::s![s * per_shot..(s + 1) * per_shot])
-                        .iter_mut()
-                        .zip(&traces)
-                        .for_each(|(o, v)| *o = *v);
-                    checkpoints.push(Some(states));
-                }
-                None => checkpoints.push(None),
+        for (s, t) in traces.iter().enumerate() {
+            if let Some(t) = t {
+                data.slice_mut(ndarray::s![s * per_shot..(s + 1) * per_shot])
+                    .iter_mut()
+                    .zip(t)
+                    .for_each(|(o, v)| *o = *v);
             }
         }
         Ok(Box::new(FwiTape {

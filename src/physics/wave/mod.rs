@@ -4,6 +4,7 @@
 //!
 //! - `float`: the wavefield float type (f32 in production, f64 in tests);
 //! - `fwi`: the full-waveform forward model (free cells → traces of every shot, and the gradient);
+//!   `fwi_device`: its shots on the GPU (feature `cuda`);
 //! - stencils, stability limit and sampling rule: `core::stencil` (shared with the config checks);
 //! - `grid`: the padded grid, model extension into the CPML, source/receiver weights;
 //! - `cpml`: the absorbing layer's coefficients;
@@ -14,6 +15,8 @@
 pub mod cpml;
 pub mod float;
 pub mod fwi;
+#[cfg(feature = "cuda")]
+mod fwi_device;
 pub mod grid;
 pub mod modelling;
 pub mod propagator;
