@@ -115,7 +115,7 @@ impl FwiForward {
         #[cfg(feature = "cuda")]
         if let Some(device) = &self.device {
             let (traces, run) = device.forward(&self.solver, &self.shots, active, w, interval)?;
-            return Ok((traces, Checkpoints::Device(run)));
+            return Ok((traces, Checkpoints::Device(run.map(Box::new))));
         }
         let runs: Vec<Option<(Traces, Vec<WaveState<f32>>)>> = self
             .shots
@@ -181,7 +181,7 @@ enum Checkpoints {
     Host(Vec<Option<Vec<WaveState<f32>>>>),
     /// The member's shots run on the device (None when no shot was active).
     #[cfg(feature = "cuda")]
-    Device(Option<super::fwi_device::DeviceRun>),
+    Device(Option<Box<super::fwi_device::DeviceRun>>),
 }
 
 /// What the gradient needs: the model, the data and the checkpoints of every shot run.
