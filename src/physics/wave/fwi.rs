@@ -196,6 +196,8 @@ struct FwiTape<'a> {
 
 impl FwiTape<'_> {
     /// ∂L/∂w on the padded grid, summed over the shots in shot order.
+    // Without `cuda` the match below has one arm.
+    #[allow(clippy::infallible_destructuring_match)]
     fn gradient_w(&self, cot: &[f64]) -> Vec<f64> {
         let f = self.forward;
         let per_shot = f.traces_per_shot();
