@@ -130,3 +130,48 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
     }
     assert!(compared >= 8, "only {compared} datasets compared");
 }
+
+/// Runs a kernel file of kernels/ on the CPU (tests without a GPU): compiles `kernels/{kernel}`
+/// as C++ together with the host driver `tests/emulation/{driver}` (which launches the kernel's
+/// threads one after another, tests/emulation/cuda_host.h), feeds it `input` on stdin and returns
+/// its stdout. Same rounding rules as the device build: no contraction into fused multiply-adds.
+pub fn run_kernel_on_host(kernel: &str, driver: &str, input: &str) -> String {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("driver");
+    let emulation = repo().join("tests/emulation");
+    let out = Command::new("c++")
+        .args(["-std=c++17", "-O2", "-ffp-contract=off", "-include"])
+        .arg(emulation.join("cuda_host.h"))
+        .args(["-x", "c++"])
+        .arg(repo().join("kernels").join(kernel))
+        .arg(emulation.join(driver))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("a C++ compiler (c++, from build-essential) runs the kernel emulation");
+    assert!(
+        out.status.success(),
+        "compiling kernels/{kernel} with tests/emulation/{driver}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = Command::new(&exe)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "tests/emulation/{driver}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
