@@ -24,13 +24,13 @@ __device__ __forceinline__ bool in_layer(int j, int n, int npml) {
     return j < npml || j >= n - npml;
 }
 
-// Storage index of grid point (z, y, x) of field `f`, or -1 when the thread is outside the grid.
+// Storage index of grid point (z, y, x) of field `f`, or -1 when the thread is outside the grid
+// (the same definition as in wave_step_adjoint.cu).
 __device__ __forceinline__ long point(const Grid g, int* z, int* y, int* x, long n, int* f) {
-    int planes = g.nz;
     *x = blockIdx.x * blockDim.x + threadIdx.x;
     *y = blockIdx.y * blockDim.y + threadIdx.y;
-    *f = blockIdx.z / planes;
-    *z = blockIdx.z % planes;
+    *f = blockIdx.z / g.nz;
+    *z = blockIdx.z % g.nz;
     if (*x >= g.nx || *y >= g.ny) return -1;
     return *f * n + (long)(*z + g.hz) * g.sz + (long)(*y + g.hy) * g.sy + (*x + g.hx);
 }

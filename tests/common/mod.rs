@@ -136,6 +136,11 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
 /// threads one after another, tests/emulation/cuda_host.h), feeds it `input` on stdin and returns
 /// its stdout. Same rounding rules as the device build: no contraction into fused multiply-adds.
 pub fn run_kernel_on_host(kernel: &str, driver: &str, input: &str) -> String {
+    run_kernels_on_host(&[kernel], driver, input)
+}
+
+/// [`run_kernel_on_host`] for a driver that launches the kernels of several files.
+pub fn run_kernels_on_host(kernels: &[&str], driver: &str, input: &str) -> String {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("driver");
@@ -144,7 +149,7 @@ pub fn run_kernel_on_host(kernel: &str, driver: &str, input: &str) -> String {
         .args(["-std=c++17", "-O2", "-ffp-contract=off", "-include"])
         .arg(emulation.join("cuda_host.h"))
         .args(["-x", "c++"])
-        .arg(repo().join("kernels").join(kernel))
+        .args(kernels.iter().map(|k| repo().join("kernels").join(k)))
         .arg(emulation.join(driver))
         .arg("-o")
         .arg(&exe)
@@ -152,7 +157,7 @@ pub fn run_kernel_on_host(kernel: &str, driver: &str, input: &str) -> String {
         .expect("a C++ compiler (c++, from build-essential) runs the kernel emulation");
     assert!(
         out.status.success(),
-        "compiling kernels/{kernel} with tests/emulation/{driver}:\n{}",
+        "compiling kernels/{kernels:?} with tests/emulation/{driver}:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let mut child = Command::new(&exe)
