@@ -16,9 +16,11 @@ nvidia-smi > "$logs/nvidia-smi.txt" 2>&1 || true
 echo "gpu-check: building (features cuda)"
 cargo build --release --features cuda --tests --quiet 2> "$logs/build.txt"
 echo "gpu-check: GPU tests"
-cargo test --release --features cuda --test gpu -- --nocapture --test-threads=1 > "$logs/tests.txt" 2>&1 \
+tests=()
+for t in tests/gpu*.rs; do tests+=(--test "$(basename "$t" .rs)"); done
+cargo test --release --features cuda "${tests[@]}" -- --nocapture --test-threads=1 > "$logs/tests.txt" 2>&1 \
   && status=passed || status=FAILED
-grep -E "field|skipped|test result|panicked" "$logs/tests.txt" || true
+grep -E "error|skipped|test result|panicked|FAILED" "$logs/tests.txt" || true
 echo "gpu-check: kernel benchmark"
 ./target/release/geobayes bench gpu --steps 50 > "$logs/bench.txt" 2>&1 || true
 echo

@@ -1,9 +1,12 @@
 //! `geobayes bench gpu` (feature `cuda`, needs a GPU): the kernels' throughput on this device
 //! against its own measured copy bandwidth and against the CPU path on all cores of this
-//! machine, one table. The bytes-per-point model of the order-8 wave step (f32): the leapfrog
-//! reads u once (neighbours from cache), reads w (shared by a batch, so not counted) and reads
-//! and writes uⁿ⁻¹: 12 B per point; the CPML passes add theirs on the layer points only (left
-//! out: the model is the bulk stencil's).
+//! machine, one table (ms per step or per batch, Gpts/s = grid points × fields × steps per
+//! second; the FWI gradient counts three propagations: forward, recomputation, adjoint).
+//!
+//! The bytes-per-point model of the order-8 wave step (f32): the leapfrog reads u once (its 24
+//! neighbours from cache), reads w and reads and writes uⁿ⁻¹: 16 B per point and field. The
+//! CPML passes add theirs on the layer points only; they are left out of the model but not of
+//! the time, so the GB/s reported is a lower bound of the traffic achieved.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -41,59 +44,186 @@ fn copy_bandwidth(gpu: &Gpu) -> Result<f64> {
     Ok(2.0 * 4.0 * n as f64 * reps as f64 / t.elapsed().as_secs_f64() / 1e9)
 }
 
-pub fn gpu(steps: usize) -> Result<String> {
-    let gpu = Arc::new(Gpu::open(None).map_err(gpu_error)?);
-    let copy = copy_bandwidth(&gpu)?;
-    let kernels = WaveKernels::compile(gpu.clone()).map_err(gpu_error)?;
-    let mut report = String::new();
-    let _ = writeln!(
-        report,
-        "device {} ({}): copy bandwidth {copy:.0} GB/s",
-        gpu.ordinal, gpu.name
-    );
-    let _ = writeln!(
-        report,
-        "{:<28} {:>6} {:>10} {:>8} {:>8} {:>9} {:>10}",
-        "kernel", "batch", "ms/step", "Gpts/s", "GB/s", "of copy", "vs CPU"
-    );
-    for (label, ndim, n, batch) in [
-        ("wave_step 3D 200^3+CPML", 3usize, 200usize, 1usize),
-        ("wave_step 3D 200^3+CPML", 3, 200, 4),
-        ("wave_step 2D 1000^2+CPML", 2, 1000, 16),
-    ] {
+/// One row of the table: a kernel (sequence) timed on the device and the CPU path on the same
+/// work; `bytes_per_point` where a bandwidth model applies.
+struct Row {
+    label: String,
+    batch: usize,
+    seconds: f64,
+    points: f64,
+    bytes_per_point: Option<f64>,
+    cpu_seconds: f64,
+}
+
+fn timed<T>(mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
+    let t = Instant::now();
+    let value = f()?;
+    Ok((value, t.elapsed().as_secs_f64()))
+}
+
+/// The order-8 step (3D and 2D with their CPML) and its adjoint, per step.
+fn wave_steps(kernels: &Arc<WaveKernels>, steps: usize, rows: &mut Vec<Row>) -> Result<()> {
+    for (ndim, n, batch) in [(3usize, 200usize, 1usize), (3, 200, 4), (2, 1000, 16)] {
         let shape = if ndim == 3 { [n; 3] } else { [n, 1, n] };
         let grid = WaveGrid::new(ndim, shape, 0.01, 20);
         let dt = 0.4 * 0.01 / 3.0;
         let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, 10.0);
         let w = vec![(dt * dt * 9.0) as f32; grid.len()];
-        let step = WaveStep::new(&kernels, prop.gpu_geometry(), batch, &w).map_err(gpu_error)?;
+        let step = WaveStep::new(kernels, prop.gpu_geometry(), batch, &w).map_err(gpu_error)?;
         let mut fields = step.zero_fields().map_err(gpu_error)?;
-        step.step(&mut fields).map_err(gpu_error)?;
-        step.synchronize().map_err(gpu_error)?;
-        let t = Instant::now();
-        for _ in 0..steps {
-            step.step(&mut fields).map_err(gpu_error)?;
-        }
-        step.synchronize().map_err(gpu_error)?;
-        let secs = t.elapsed().as_secs_f64() / steps as f64;
+        let mut scratch = step.adjoint_scratch().map_err(gpu_error)?;
         let points = (grid.n_points() * batch) as f64;
-        let gpts = points / secs / 1e9;
-        let gbs = 12.0 * points / secs / 1e9;
-        // The CPU path on every core of this machine, the same batch one field after another.
-        let mut state = WaveState::<f32>::zeros(&grid);
-        prop.step(&w, &mut state, None);
-        let cpu_steps = steps.clamp(1, 5);
-        let t = Instant::now();
-        for _ in 0..cpu_steps {
-            prop.step(&w, &mut state, None);
+        let size = if ndim == 3 {
+            format!("{n}^3")
+        } else {
+            format!("{n}^2")
+        };
+        for adjoint in [false, true] {
+            let mut advance = || -> Result<()> {
+                if adjoint {
+                    step.step_adjoint(&mut fields, &mut scratch)
+                } else {
+                    step.step(&mut fields)
+                }
+                .map_err(gpu_error)
+            };
+            advance()?;
+            step.synchronize().map_err(gpu_error)?;
+            let ((), secs) = timed(|| {
+                for _ in 0..steps {
+                    advance()?;
+                }
+                step.synchronize().map_err(gpu_error)
+            })?;
+            // The CPU path on every core of this machine, the batch one field after another.
+            let mut state = WaveState::<f32>::zeros(&grid);
+            let mut work = crate::physics::wave::AdjointWork::new(&grid);
+            let cpu_steps = steps.clamp(1, 5);
+            let ((), cpu) = timed(|| {
+                for _ in 0..cpu_steps {
+                    if adjoint {
+                        prop.step_adjoint(&w, &mut state, &mut work);
+                    } else {
+                        prop.step(&w, &mut state, None);
+                    }
+                }
+                Ok(())
+            })?;
+            rows.push(Row {
+                label: format!(
+                    "wave_{} {ndim}D {size}+CPML",
+                    if adjoint { "adjoint" } else { "step" }
+                ),
+                batch,
+                seconds: secs / steps as f64,
+                points,
+                bytes_per_point: (!adjoint).then_some(16.0),
+                cpu_seconds: cpu / cpu_steps as f64 * batch as f64,
+            });
         }
-        let cpu = t.elapsed().as_secs_f64() / cpu_steps as f64 * batch as f64;
+    }
+    Ok(())
+}
+
+/// A batch of FWI shots: forward with checkpoints and the adjoint (the gradient), per batch.
+fn shot_gradient(kernels: &Arc<WaveKernels>, rows: &mut Vec<Row>) -> Result<()> {
+    use crate::gpu::wave::ShotPoints;
+    use crate::physics::wave::{Shot, WaveSolver, wavelet::ricker};
+    let (n, shots, nt, f0) = (400usize, 8usize, 400usize, 10.0);
+    let grid = WaveGrid::new(2, [n, 1, n], 0.01, 20);
+    let dt = 0.4 * 0.01 / 3.0;
+    let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, f0);
+    let solver = WaveSolver::new(prop.clone(), nt, ricker(f0, 1.0 / f0, dt, nt));
+    let w = vec![(dt * dt * 4.0) as f32; grid.len()];
+    let extent = (n - 1) as f64 * 0.01;
+    let receivers: Vec<Vec<(usize, f64)>> = (0..100)
+        .map(|r| {
+            grid.point_weights([0.02, 0.0, extent * r as f64 / 99.0])
+                .expect("inside")
+        })
+        .collect();
+    let sources: Vec<Vec<(usize, f64)>> = (0..shots)
+        .map(|s| {
+            grid.point_weights([0.02, 0.0, extent * (s as f64 + 0.5) / shots as f64])
+                .expect("inside")
+        })
+        .collect();
+    let points = ShotPoints {
+        sources: sources.clone(),
+        receivers: receivers.clone(),
+    };
+    let interval = solver.default_interval();
+    let step = WaveStep::new(kernels, prop.gpu_geometry(), shots, &w).map_err(gpu_error)?;
+    let cell = 0.01f64.powi(2);
+    let cot = vec![1e-3; shots * receivers.len() * nt];
+    let gradient = || -> Result<Vec<f64>> {
+        let (_, tape) = step
+            .forward_checkpointed(&points, &solver.wavelet, cell, interval)
+            .map_err(gpu_error)?;
+        step.adjoint_shots(&tape, &cot).map_err(gpu_error)
+    };
+    gradient()?;
+    let (_, secs) = timed(gradient)?;
+    let shot = Shot {
+        source: sources[0].clone(),
+        receivers,
+    };
+    let per_shot = shot.receivers.len() * nt;
+    let ((), cpu) = timed(|| {
+        use rayon::prelude::*;
+        (0..shots).into_par_iter().for_each(|_| {
+            let (_, checkpoints) = solver.forward_with_checkpoints(&w, &shot, interval);
+            solver.adjoint(&w, &shot, &cot[..per_shot], &checkpoints, interval);
+        });
+        Ok(())
+    })?;
+    rows.push(Row {
+        label: format!("FWI gradient 2D {n}^2 nt {nt}"),
+        batch: shots,
+        seconds: secs,
+        points: (grid.n_points() * shots * (nt - 1) * 3) as f64,
+        bytes_per_point: None,
+        cpu_seconds: cpu,
+    });
+    Ok(())
+}
+
+pub fn gpu(steps: usize) -> Result<String> {
+    let gpu = Arc::new(Gpu::open(None).map_err(gpu_error)?);
+    let copy = copy_bandwidth(&gpu)?;
+    let kernels = WaveKernels::compile(gpu.clone()).map_err(gpu_error)?;
+    let mut rows = Vec::new();
+    wave_steps(&kernels, steps, &mut rows)?;
+    shot_gradient(&kernels, &mut rows)?;
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "device {} ({}): copy bandwidth {copy:.0} GB/s; CPU path: {} threads",
+        gpu.ordinal,
+        gpu.name,
+        rayon::current_num_threads()
+    );
+    let _ = writeln!(
+        report,
+        "{:<34} {:>6} {:>10} {:>9} {:>8} {:>8} {:>9}",
+        "kernel", "batch", "ms", "Gpts/s", "GB/s", "of copy", "vs CPU"
+    );
+    for r in &rows {
+        let gpts = r.points / r.seconds / 1e9;
+        let (gbs, share) = match r.bytes_per_point {
+            Some(b) => {
+                let gbs = b * r.points / r.seconds / 1e9;
+                (format!("{gbs:.0}"), format!("{:.0}%", 100.0 * gbs / copy))
+            }
+            None => ("-".into(), "-".into()),
+        };
         let _ = writeln!(
             report,
-            "{label:<28} {batch:>6} {:>10.3} {gpts:>8.2} {gbs:>8.0} {:>8.0}% {:>9.1}x",
-            secs * 1e3,
-            100.0 * gbs / copy,
-            cpu / secs
+            "{:<34} {:>6} {:>10.3} {gpts:>9.2} {gbs:>8} {share:>8} {:>8.1}x",
+            r.label,
+            r.batch,
+            r.seconds * 1e3,
+            r.cpu_seconds / r.seconds
         );
     }
     Ok(report)
