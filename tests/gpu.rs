@@ -26,7 +26,7 @@ fn wave_kernels() -> Option<Arc<WaveKernels>> {
 
 #[test]
 fn every_kernel_compiles_to_ptx_for_two_architectures() {
-    for arch in ["compute_90", "compute_70"] {
+    for arch in ["compute_90", "compute_75"] {
         for kernel in KERNELS {
             let ptx = match compile_ptx(kernel, arch) {
                 Ok(p) => p.to_src(),

@@ -10,8 +10,12 @@ use geobayes::core::io::names::{NON_REPRODUCIBLE, group};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_geobayes");
 
+/// The repository root: `GEOBAYES_REPO` where set (prebuilt test binaries run from another
+/// checkout, scripts/gpu-check.sh), else the one the tests were built in.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("GEOBAYES_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// The geobayes command, without test hooks from the environment.
