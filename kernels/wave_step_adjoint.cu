@@ -26,6 +26,29 @@ __device__ __forceinline__ long point(const Grid g, int* z, int* y, int* x, long
     return *f * n + (long)(*z + g.hz) * g.sz + (long)(*y + g.hy) * g.sy + (*x + g.hx);
 }
 
+// The points within `width` of both ends of `axis` (0 z, 1 y, 2 x), for the passes that only run
+// there: the launch covers min(2 width, n) coordinates along that axis, the first `width` mapped
+// to the start and the rest to the end, and the whole grid along the others. Storage index of
+// the thread's point of field `f`, or -1 when the thread is outside (the same definition in
+// wave_step.cu and wave_step_adjoint.cu; the host's slab launch configuration matches it).
+__device__ __forceinline__ int slab_extent(int n, int width) { return 2 * width < n ? 2 * width : n; }
+
+__device__ __forceinline__ long slab_point(const Grid g, int axis, int width, int* z, int* y,
+                                           int* x, long n, int* f) {
+    int ex = axis == 2 ? slab_extent(g.nx, width) : g.nx;
+    int ey = axis == 1 ? slab_extent(g.ny, width) : g.ny;
+    int ez = axis == 0 ? slab_extent(g.nz, width) : g.nz;
+    *x = blockIdx.x * blockDim.x + threadIdx.x;
+    *y = blockIdx.y * blockDim.y + threadIdx.y;
+    *f = blockIdx.z / ez;
+    *z = blockIdx.z % ez;
+    if (*x >= ex || *y >= ey) return -1;
+    if (axis == 2 && ex < g.nx && *x >= width) *x += g.nx - 2 * width;
+    if (axis == 1 && ey < g.ny && *y >= width) *y += g.ny - 2 * width;
+    if (axis == 0 && ez < g.nz && *z >= width) *z += g.nz - 2 * width;
+    return *f * n + (long)(*z + g.hz) * g.sz + (long)(*y + g.hy) * g.sy + (*x + g.hx);
+}
+
 // Stride and storage coordinate of axis `axis` at (z, y, x); whether the point is within
 // `width` of either end of that axis.
 __device__ __forceinline__ bool near_ends(const Grid g, int axis, int z, int y, int x, int width,
@@ -70,7 +93,7 @@ extern "C" __global__ void wave_adjoint_leapfrog(const Grid g, int ndim, long n,
 extern "C" __global__ void wave_adjoint_copy(const Grid g, int axis, long n, int batch,
                                              const float* __restrict__ q, float* __restrict__ t) {
     int z, y, x, f;
-    long i = point(g, &z, &y, &x, n, &f);
+    long i = slab_point(g, axis, g.npml, &z, &y, &x, n, &f);
     if (i < 0 || f >= batch) return;
     long s; int js;
     if (!near_ends(g, axis, z, y, x, g.npml, &s, &js)) return;
@@ -83,7 +106,7 @@ extern "C" __global__ void wave_adjoint_d1(const Grid g, int axis, int width, fl
                                            const float* __restrict__ t,
                                            float* __restrict__ target) {
     int z, y, x, f;
-    long i = point(g, &z, &y, &x, n, &f);
+    long i = slab_point(g, axis, width, &z, &y, &x, n, &f);
     if (i < 0 || f >= batch) return;
     long s; int js;
     if (!near_ends(g, axis, z, y, x, width, &s, &js)) return;
@@ -98,7 +121,7 @@ extern "C" __global__ void wave_adjoint_d2(const Grid g, int axis, int width, lo
                                            const float* __restrict__ t,
                                            float* __restrict__ target) {
     int z, y, x, f;
-    long i = point(g, &z, &y, &x, n, &f);
+    long i = slab_point(g, axis, width, &z, &y, &x, n, &f);
     if (i < 0 || f >= batch) return;
     long s; int js;
     if (!near_ends(g, axis, z, y, x, width, &s, &js)) return;
@@ -114,7 +137,7 @@ extern "C" __global__ void wave_adjoint_zeta(const Grid g, int axis, long n, int
                                              const float* __restrict__ q,
                                              float* __restrict__ zeta, float* __restrict__ t) {
     int z, y, x, f;
-    long i = point(g, &z, &y, &x, n, &f);
+    long i = slab_point(g, axis, g.npml, &z, &y, &x, n, &f);
     if (i < 0 || f >= batch) return;
     long s; int js;
     if (!near_ends(g, axis, z, y, x, g.npml, &s, &js)) return;
@@ -129,7 +152,7 @@ extern "C" __global__ void wave_adjoint_psi(const Grid g, int axis, long n, int 
                                             const float* __restrict__ b,
                                             float* __restrict__ psi, float* __restrict__ t) {
     int z, y, x, f;
-    long i = point(g, &z, &y, &x, n, &f);
+    long i = slab_point(g, axis, g.npml, &z, &y, &x, n, &f);
     if (i < 0 || f >= batch) return;
     long s; int js;
     if (!near_ends(g, axis, z, y, x, g.npml, &s, &js)) return;

@@ -379,9 +379,9 @@ fn shot_gradients_match_the_cpu_path() {
 #[test]
 fn fwi_on_the_gpu_matches_the_cpu_path() {
     use geobayes::core::config::{Mode, load, validate};
-    use geobayes::gpu::Device;
+    use geobayes::gpu::{Device, Family};
     use geobayes::posterior::build_forward_model;
-    let device = match Device::open(None) {
+    let device = match Device::open(None, &[Family::Wave]) {
         Ok(d) => d,
         Err(e) => {
             println!("skipped: {e}");

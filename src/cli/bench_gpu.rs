@@ -50,9 +50,19 @@ struct Row {
     label: String,
     batch: usize,
     seconds: f64,
+    /// What is counted per second: grid points (× fields × steps) or solves.
     points: f64,
+    unit: Unit,
     bytes_per_point: Option<f64>,
     cpu_seconds: f64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    /// Grid-point updates, reported in Gpts/s.
+    GridPoints,
+    /// Independent solves (a curve, a travel-time field), reported per second.
+    Solves,
 }
 
 fn timed<T>(mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
@@ -61,11 +71,17 @@ fn timed<T>(mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
     Ok((value, t.elapsed().as_secs_f64()))
 }
 
-/// The order-8 step (3D and 2D with their CPML) and its adjoint, per step.
+/// The order-8 step (3D and 2D with their CPML, and the 3D stencil alone: no CPML) and its
+/// adjoint, per step.
 fn wave_steps(kernels: &Arc<WaveKernels>, steps: usize, rows: &mut Vec<Row>) -> Result<()> {
-    for (ndim, n, batch) in [(3usize, 200usize, 1usize), (3, 200, 4), (2, 1000, 16)] {
+    for (ndim, n, batch, npml) in [
+        (3usize, 400usize, 1usize, 0usize),
+        (3, 200, 1, 20),
+        (3, 200, 4, 20),
+        (2, 1000, 16, 20),
+    ] {
         let shape = if ndim == 3 { [n; 3] } else { [n, 1, n] };
-        let grid = WaveGrid::new(ndim, shape, 0.01, 20);
+        let grid = WaveGrid::new(ndim, shape, 0.01, npml);
         let dt = 0.4 * 0.01 / 3.0;
         let prop = Propagator::<f32>::new(grid.clone(), SpaceOrder::Eight, dt, 3.0, 10.0);
         let w = vec![(dt * dt * 9.0) as f32; grid.len()];
@@ -111,12 +127,14 @@ fn wave_steps(kernels: &Arc<WaveKernels>, steps: usize, rows: &mut Vec<Row>) -> 
             })?;
             rows.push(Row {
                 label: format!(
-                    "wave_{} {ndim}D {size}+CPML",
-                    if adjoint { "adjoint" } else { "step" }
+                    "wave_{} {ndim}D {size}{}",
+                    if adjoint { "adjoint" } else { "step" },
+                    if npml > 0 { "+CPML" } else { " stencil" }
                 ),
                 batch,
                 seconds: secs / steps as f64,
                 points,
+                unit: Unit::GridPoints,
                 bytes_per_point: (!adjoint).then_some(16.0),
                 cpu_seconds: cpu / cpu_steps as f64 * batch as f64,
             });
@@ -182,6 +200,70 @@ fn shot_gradient(kernels: &Arc<WaveKernels>, rows: &mut Vec<Row>) -> Result<()> 
         batch: shots,
         seconds: secs,
         points: (grid.n_points() * shots * (nt - 1) * 3) as f64,
+        unit: Unit::GridPoints,
+        bytes_per_point: None,
+        cpu_seconds: cpu,
+    });
+    Ok(())
+}
+
+/// Dispersion curves of a block of members (B5-like five-layer models): phase and group
+/// velocities of the fundamental Rayleigh and Love modes at 30 periods with their gradients.
+fn dispersion(gpu: &Arc<Gpu>, rows: &mut Vec<Row>) -> Result<()> {
+    use crate::gpu::dispersion::{DispersionKernels, LOVE, RAYLEIGH, Want};
+    use crate::physics::dispersion::{
+        LayeredModel, Wave, group_velocity_gradient, phase_velocity_gradient,
+    };
+    let kernels = DispersionKernels::compile(gpu.clone()).map_err(gpu_error)?;
+    let members = 512usize;
+    let models: Vec<LayeredModel> = (0..members)
+        .map(|m| {
+            let s = 1.0 + 0.1 * (m as f64 * 0.37).sin();
+            let vs = vec![0.4 * s, 0.5 * s, 0.65 * s, 0.55 * s, 1.0];
+            let vp = vs.iter().map(|v| 1.16 * v + 1.36).collect();
+            LayeredModel::new(vec![0.1, 0.1, 0.1, 0.1, 0.0], vp, vs, vec![2.0; 5])
+                .map_err(|e| Error::Run(e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    let periods: Vec<f64> = (0..30).map(|k| 0.1 * 1.1f64.powi(k)).collect();
+    let queries: Vec<(u8, f64, u32)> = [RAYLEIGH, LOVE]
+        .iter()
+        .flat_map(|&w| periods.iter().map(move |&p| (w, p, 0)))
+        .collect();
+    let flat: Vec<f64> = models
+        .iter()
+        .flat_map(|m| m.rows::<f64>().into_iter().flatten())
+        .collect();
+    let want = Want {
+        group: false,
+        phase_gradient: true,
+        group_gradient: true,
+    };
+    kernels
+        .curves(&flat, 5, &queries, want)
+        .map_err(gpu_error)?;
+    let (_, secs) = timed(|| kernels.curves(&flat, 5, &queries, want).map_err(gpu_error))?;
+    let ((), cpu) = timed(|| {
+        use rayon::prelude::*;
+        models.par_iter().for_each(|m| {
+            for &(w, p, mode) in &queries {
+                let wave = if w == LOVE {
+                    Wave::Love
+                } else {
+                    Wave::Rayleigh
+                };
+                phase_velocity_gradient(m, wave, p, mode as usize);
+                group_velocity_gradient(m, wave, p, mode as usize);
+            }
+        });
+        Ok(())
+    })?;
+    rows.push(Row {
+        label: "dispersion c, U + gradients".into(),
+        batch: members,
+        seconds: secs,
+        points: (members * queries.len()) as f64,
+        unit: Unit::Solves,
         bytes_per_point: None,
         cpu_seconds: cpu,
     });
@@ -195,6 +277,7 @@ pub fn gpu(steps: usize) -> Result<String> {
     let mut rows = Vec::new();
     wave_steps(&kernels, steps, &mut rows)?;
     shot_gradient(&kernels, &mut rows)?;
+    dispersion(&gpu, &mut rows)?;
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -205,11 +288,14 @@ pub fn gpu(steps: usize) -> Result<String> {
     );
     let _ = writeln!(
         report,
-        "{:<34} {:>6} {:>10} {:>9} {:>8} {:>8} {:>9}",
-        "kernel", "batch", "ms", "Gpts/s", "GB/s", "of copy", "vs CPU"
+        "{:<34} {:>6} {:>10} {:>13} {:>8} {:>8} {:>9}",
+        "kernel", "batch", "ms", "rate", "GB/s", "of copy", "vs CPU"
     );
     for r in &rows {
-        let gpts = r.points / r.seconds / 1e9;
+        let rate = match r.unit {
+            Unit::GridPoints => format!("{:.2} Gpts/s", r.points / r.seconds / 1e9),
+            Unit::Solves => format!("{:.3e}/s", r.points / r.seconds),
+        };
         let (gbs, share) = match r.bytes_per_point {
             Some(b) => {
                 let gbs = b * r.points / r.seconds / 1e9;
@@ -219,7 +305,7 @@ pub fn gpu(steps: usize) -> Result<String> {
         };
         let _ = writeln!(
             report,
-            "{:<34} {:>6} {:>10.3} {gpts:>9.2} {gbs:>8} {share:>8} {:>8.1}x",
+            "{:<34} {:>6} {:>10.3} {rate:>13} {gbs:>8} {share:>8} {:>8.1}x",
             r.label,
             r.batch,
             r.seconds * 1e3,

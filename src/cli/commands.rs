@@ -239,13 +239,19 @@ fn open_gpu(
     if !spec.gpu.enabled {
         return Ok(None);
     }
-    let device = crate::gpu::Device::open(spec.gpu.devices.as_deref())
+    use crate::core::config::spec::ProblemSpec;
+    use crate::gpu::Family;
+    let (families, on_device): (&[Family], &str) = match spec.problem {
+        ProblemSpec::Fwi(_) => (&[Family::Wave], "the shots run on it"),
+        ProblemSpec::Dispersion(_) => (&[Family::Dispersion], "the curves run on it"),
+        _ => (
+            &[],
+            "this problem's physics has no kernels wired in and runs on the CPU",
+        ),
+    };
+    let device = crate::gpu::Device::open(spec.gpu.devices.as_deref(), families)
         .map_err(|e| Error::Usage(format!("gpu.enabled: {e}")))?;
     if root {
-        let on_device = match spec.problem {
-            crate::core::config::spec::ProblemSpec::Fwi(_) => "the shots run on it",
-            _ => "this problem's physics has no kernels wired in yet and runs on the CPU",
-        };
         eprintln!("gpu: {}: {on_device}", device.describe());
     }
     Ok(Some(device))

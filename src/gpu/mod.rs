@@ -9,16 +9,31 @@ use std::fmt;
 #[cfg(feature = "cuda")]
 mod device;
 #[cfg(feature = "cuda")]
+pub mod dispersion;
+#[cfg(feature = "cuda")]
+pub mod traveltime;
+#[cfg(feature = "cuda")]
 pub mod wave;
 #[cfg(feature = "cuda")]
 pub use device::{Gpu, compile_ptx};
 
-/// A rank's device with its kernels compiled, as the physics takes it: opened once per run
-/// (`gpu: {enabled: true}`). Without the `cuda` feature the type has no values.
+/// The kernel families a run may compile (each a group of files of `kernels/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// The acoustic step, its adjoint and the shots (FWI).
+    Wave,
+    /// The dispersion curves.
+    Dispersion,
+}
+
+/// A rank's device with the kernel families its problem needs compiled, as the physics takes
+/// it: opened once per run (`gpu: {enabled: true}`). Without the `cuda` feature the type has no
+/// values.
 #[cfg(feature = "cuda")]
 pub struct Device {
     pub gpu: std::sync::Arc<Gpu>,
-    pub wave: std::sync::Arc<wave::WaveKernels>,
+    pub wave: Option<std::sync::Arc<wave::WaveKernels>>,
+    pub dispersion: Option<std::sync::Arc<dispersion::DispersionKernels>>,
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -26,17 +41,35 @@ pub enum Device {}
 
 impl Device {
     /// Opens this rank's device (the node-local rank's entry of `devices`, default all) and
-    /// compiles the kernels for it.
-    pub fn open(devices: Option<&[usize]>) -> Result<std::sync::Arc<Self>, GpuError> {
+    /// compiles the kernel `families` for it.
+    pub fn open(
+        devices: Option<&[usize]>,
+        families: &[Family],
+    ) -> Result<std::sync::Arc<Self>, GpuError> {
         #[cfg(feature = "cuda")]
         {
             let gpu = std::sync::Arc::new(Gpu::open(devices)?);
-            let wave = wave::WaveKernels::compile(gpu.clone())?;
-            Ok(std::sync::Arc::new(Self { gpu, wave }))
+            let wave = if families.contains(&Family::Wave) {
+                Some(wave::WaveKernels::compile(gpu.clone())?)
+            } else {
+                None
+            };
+            let dispersion = if families.contains(&Family::Dispersion) {
+                Some(std::sync::Arc::new(dispersion::DispersionKernels::compile(
+                    gpu.clone(),
+                )?))
+            } else {
+                None
+            };
+            Ok(std::sync::Arc::new(Self {
+                gpu,
+                wave,
+                dispersion,
+            }))
         }
         #[cfg(not(feature = "cuda"))]
         {
-            let _ = devices;
+            let _ = (devices, families);
             Err(GpuError::NotBuilt)
         }
     }
@@ -91,6 +124,28 @@ pub const KERNELS: &[KernelSource] = &[
             "wave_adjoint_psi",
         ],
     },
+    KernelSource {
+        file: "dispersion_curves.cu",
+        source: include_str!("../../kernels/dispersion_curves.cu"),
+        functions: &[
+            "dispersion_phase",
+            "dispersion_group",
+            "dispersion_phase_gradient",
+            "dispersion_group_gradient",
+        ],
+    },
+    KernelSource {
+        file: "eikonal_fim.cu",
+        source: include_str!("../../kernels/eikonal_fim.cu"),
+        functions: &[
+            "eikonal_init",
+            "eikonal_sweep",
+            "eikonal_adjoint_coefficients",
+            "eikonal_adjoint_sweep",
+            "eikonal_adjoint_gradient",
+            "eikonal_source_gradient",
+        ],
+    },
 ];
 
 /// Why the GPU path is not available or failed.
@@ -111,6 +166,8 @@ pub enum GpuError {
     Compile { file: &'static str, log: String },
     /// A driver call failed.
     Driver(String),
+    /// An iterative kernel (repeated sweeps until nothing changes) hit its sweep limit.
+    NotConverged { kernel: &'static str, sweeps: usize },
 }
 
 impl fmt::Display for GpuError {
@@ -137,6 +194,9 @@ impl fmt::Display for GpuError {
             ),
             GpuError::Compile { file, log } => write!(f, "kernels/{file} failed to compile: {log}"),
             GpuError::Driver(e) => write!(f, "CUDA driver error: {e}"),
+            GpuError::NotConverged { kernel, sweeps } => {
+                write!(f, "{kernel} did not converge in {sweeps} sweeps")
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use super::{Gpu, GpuError, KERNELS};
 
 mod shots;
 use shots::ShotFunctions;
-pub use shots::{ShotPoints, ShotTape};
+pub use shots::{ShotPoints, ShotTape, bytes as shots_bytes};
 
 /// What the kernels need of a propagator (filled in by the physics): grid points and halo per
 /// axis (z, y, x), storage strides, CPML width, dimensions, stencil weights already divided by
@@ -290,9 +290,33 @@ impl WaveStep {
         }
     }
 
+    /// The launch of a pass over the points within `width` of both ends of `axis` only (the
+    /// kernels' `slab_point`): min(2 width, n) coordinates along that axis.
+    fn slab_config(&self, axis: i32, width: i32) -> LaunchConfig {
+        let [nz, ny, nx] = self.geometry.shape;
+        let width = width.max(0) as usize;
+        let slab = |n: usize| if 2 * width < n { 2 * width } else { n };
+        let (ez, ey, ex) = match axis {
+            0 => (slab(nz), ny, nx),
+            1 => (nz, slab(ny), nx),
+            _ => (nz, ny, slab(nx)),
+        };
+        LaunchConfig {
+            grid_dim: (
+                ex.div_ceil(32) as u32,
+                ey.div_ceil(4) as u32,
+                (ez * self.batch) as u32,
+            ),
+            block_dim: (32, 4, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    /// The axes with CPML passes: every axis of the grid, none without a layer (npml 0: the
+    /// passes would change nothing).
     fn axes(&self) -> Vec<i32> {
         (0..3i32)
-            .filter(|&d| self.geometry.ndim == 3 || d != 1)
+            .filter(|&d| self.geometry.npml > 0 && (self.geometry.ndim == 3 || d != 1))
             .collect()
     }
 
@@ -314,6 +338,7 @@ impl WaveStep {
         let n = self.geometry.len() as i64;
         let batch = self.batch as i32;
         let ndim = self.geometry.ndim as i32;
+        let npml = self.geometry.npml as i32;
         let null = 0u64;
         for axis in self.axes() {
             let d = axis as usize;
@@ -331,7 +356,7 @@ impl WaveStep {
             // SAFETY: the arguments follow wave_psi's signature in kernels/wave_step.cu; every
             // buffer holds `batch` fields of `n` values (a and b one value per storage coordinate
             // of the axis), and the kernel reads within the halo of each field.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            unsafe { launch.launch(self.slab_config(axis, npml)) }.map_err(driver)?;
         }
         let mut launch = s.launch_builder(&k.leapfrog);
         launch
@@ -373,7 +398,7 @@ impl WaveStep {
                 None => launch.arg(&null),
             };
             // SAFETY: wave_zeta's signature, buffers as for wave_psi and wave_leapfrog.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            unsafe { launch.launch(self.slab_config(axis, npml)) }.map_err(driver)?;
         }
         std::mem::swap(&mut f.cur, &mut f.prev);
         Ok(())
@@ -439,7 +464,7 @@ impl WaveStep {
                 .arg(&scratch.q)
                 .arg(&mut *t);
             // SAFETY: wave_adjoint_copy's signature; t has the batch's length.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            unsafe { launch.launch(self.slab_config(axis, npml)) }.map_err(driver)?;
             self.minus_d1(axis, npml, t, &mut f.psi[d])?;
             let mut launch = s.launch_builder(&k.zeta);
             launch
@@ -453,7 +478,7 @@ impl WaveStep {
                 .arg(&mut f.zeta[d])
                 .arg(&mut *t);
             // SAFETY: wave_adjoint_zeta's signature; a and b hold one value per storage coordinate.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            unsafe { launch.launch(self.slab_config(axis, npml)) }.map_err(driver)?;
             let mut launch = s.launch_builder(&k.d2);
             launch
                 .arg(&self.grid)
@@ -465,7 +490,7 @@ impl WaveStep {
                 .arg(&*t)
                 .arg(&mut f.prev);
             // SAFETY: wave_adjoint_d2's signature.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            unsafe { launch.launch(self.slab_config(axis, reach)) }.map_err(driver)?;
             self.minus_d1(axis, npml, t, &mut f.psi[d])?;
             let mut launch = s.launch_builder(&k.psi);
             launch
@@ -478,7 +503,7 @@ impl WaveStep {
                 .arg(&mut f.psi[d])
                 .arg(&mut *t);
             // SAFETY: wave_adjoint_psi's signature.
-            unsafe { launch.launch(cfg) }.map_err(driver)?;
+            unsafe { launch.launch(self.slab_config(axis, npml)) }.map_err(driver)?;
             self.minus_d1(axis, reach, t, &mut f.prev)?;
         }
         std::mem::swap(&mut f.cur, &mut f.prev);
@@ -507,7 +532,7 @@ impl WaveStep {
             .arg(target);
         // SAFETY: wave_adjoint_d1's signature; t and target hold `batch` fields of `n` values,
         // and the kernel reads t within each field's halo.
-        unsafe { launch.launch(self.config()) }.map_err(driver)?;
+        unsafe { launch.launch(self.slab_config(axis, width)) }.map_err(driver)?;
         Ok(())
     }
 

@@ -118,18 +118,10 @@ pub trait ForwardModel: Sync {
     fn forward_batch(
         &self,
         m: ArrayView2<f64>,
-        mut d: ArrayViewMut2<f64>,
+        d: ArrayViewMut2<f64>,
         par: Par,
     ) -> Vec<Result<(), PhysicsError>> {
-        let rows = m.axis_iter(Axis(0)).zip(d.axis_iter_mut(Axis(0)));
-        match par {
-            Par::Seq => rows.map(|(mi, di)| self.forward_into(mi, di)).collect(),
-            Par::Rayon => rows
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|(mi, di)| self.forward_into(mi, di))
-                .collect(),
-        }
+        forward_rows(self, m, d, par)
     }
 
     /// For every row i: d_i = F(m_i), then grad_i = J(m_i)ᵀ c_i where `cotangent(d_i, c_i)`
@@ -138,30 +130,61 @@ pub trait ForwardModel: Sync {
         &self,
         m: ArrayView2<f64>,
         cotangent: &(dyn Fn(ArrayView1<f64>, ArrayViewMut1<f64>) + Sync),
-        mut d: ArrayViewMut2<f64>,
-        mut grad: ArrayViewMut2<f64>,
+        d: ArrayViewMut2<f64>,
+        grad: ArrayViewMut2<f64>,
         par: Par,
     ) -> Vec<Result<(), PhysicsError>> {
-        let one = |mi: ArrayView1<f64>, mut di: ArrayViewMut1<f64>, gi: ArrayViewMut1<f64>| {
-            let lin = self.linearize(mi)?;
-            di.assign(&lin.data());
-            let mut cot = Array1::zeros(self.n_data());
-            cotangent(di.view(), cot.view_mut());
-            lin.vjp_into(cot.view(), gi);
-            Ok(())
-        };
-        let rows = m
-            .axis_iter(Axis(0))
-            .zip(d.axis_iter_mut(Axis(0)))
-            .zip(grad.axis_iter_mut(Axis(0)));
-        match par {
-            Par::Seq => rows.map(|((mi, di), gi)| one(mi, di, gi)).collect(),
-            Par::Rayon => rows
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|((mi, di), gi)| one(mi, di, gi))
-                .collect(),
-        }
+        value_and_vjp_rows(self, m, cotangent, d, grad, par)
+    }
+}
+
+/// [`ForwardModel::forward_batch`] row by row (the default, and the fallback of overrides).
+pub fn forward_rows<F: ForwardModel + ?Sized>(
+    f: &F,
+    m: ArrayView2<f64>,
+    mut d: ArrayViewMut2<f64>,
+    par: Par,
+) -> Vec<Result<(), PhysicsError>> {
+    let rows = m.axis_iter(Axis(0)).zip(d.axis_iter_mut(Axis(0)));
+    match par {
+        Par::Seq => rows.map(|(mi, di)| f.forward_into(mi, di)).collect(),
+        Par::Rayon => rows
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(mi, di)| f.forward_into(mi, di))
+            .collect(),
+    }
+}
+
+/// [`ForwardModel::value_and_vjp_batch`] row by row (the default, and the fallback of
+/// overrides).
+pub fn value_and_vjp_rows<F: ForwardModel + ?Sized>(
+    f: &F,
+    m: ArrayView2<f64>,
+    cotangent: &(dyn Fn(ArrayView1<f64>, ArrayViewMut1<f64>) + Sync),
+    mut d: ArrayViewMut2<f64>,
+    mut grad: ArrayViewMut2<f64>,
+    par: Par,
+) -> Vec<Result<(), PhysicsError>> {
+    let one = |mi: ArrayView1<f64>, mut di: ArrayViewMut1<f64>, gi: ArrayViewMut1<f64>| {
+        let lin = f.linearize(mi)?;
+        di.assign(&lin.data());
+        let mut cot = Array1::zeros(f.n_data());
+        cotangent(di.view(), cot.view_mut());
+        lin.vjp_into(cot.view(), gi);
+        Ok(())
+    };
+    let rows = m
+        .axis_iter(Axis(0))
+        .zip(d.axis_iter_mut(Axis(0)))
+        .zip(grad.axis_iter_mut(Axis(0)));
+    match par {
+        Par::Seq => rows.map(|((mi, di), gi)| one(mi, di, gi)).collect(),
+        Par::Rayon => rows
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|((mi, di), gi)| one(mi, di, gi))
+            .collect(),
     }
 }
 

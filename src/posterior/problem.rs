@@ -117,8 +117,8 @@ fn fwi(f: &FwiSpec) -> FwiForward {
     })
 }
 
-/// The forward model of a checked problem; with a `device`, the physics that have kernels run
-/// on it (FWI shots), the others on the CPU.
+/// The forward model of a checked problem; with a `device`, the physics whose kernels it has
+/// compiled run on it (FWI shots, dispersion curves), the others on the CPU.
 pub fn build_forward_model(
     spec: &ProblemSpec,
     device: Option<&std::sync::Arc<crate::gpu::Device>>,
@@ -129,12 +129,19 @@ pub fn build_forward_model(
         ProblemSpec::Fwi(f) => {
             let forward = fwi(f);
             #[cfg(feature = "cuda")]
-            if let Some(device) = device {
-                return Box::new(forward.with_gpu(device.wave.clone()));
+            if let Some(kernels) = device.and_then(|d| d.wave.clone()) {
+                return Box::new(forward.with_gpu(kernels));
             }
             Box::new(forward)
         }
-        ProblemSpec::Dispersion(d) => Box::new(dispersion(d)),
+        ProblemSpec::Dispersion(d) => {
+            let forward = dispersion(d);
+            #[cfg(feature = "cuda")]
+            if let Some(kernels) = device.and_then(|d| d.dispersion.clone()) {
+                return Box::new(forward.with_gpu(kernels));
+            }
+            Box::new(forward)
+        }
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
         ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {
             (2, GeometrySpec::Cartesian) => Box::new(TravelTime2d::new(

@@ -62,9 +62,17 @@ struct Wave {
     std::vector<int> axes;
     dim3 grid, block;
 
+    // The launch over the slabs within `width` of both ends of `axis` (WaveStep::slab_config).
+    dim3 slab(int axis, int width) const {
+        auto extent = [&](int n) { return 2 * width < n ? 2 * width : n; };
+        int ez = axis == 0 ? extent(g.nz) : g.nz, ey = axis == 1 ? extent(g.ny) : g.ny;
+        int ex = axis == 2 ? extent(g.nx) : g.nx;
+        return {(unsigned)((ex + 31) / 32), (unsigned)((ey + 3) / 4), (unsigned)ez};
+    }
+
     void step(State& s, float* bracket) {
         for (int axis : axes)
-            launch(grid, block, [&] {
+            launch(slab(axis, g.npml), block, [&] {
                 wave_psi(g, axis, n, 1, c1.data(), a[axis].data(), b[axis].data(), s.cur.data(),
                          s.psi[axis].data());
             });
@@ -73,7 +81,7 @@ struct Wave {
                           bracket);
         });
         for (int axis : axes)
-            launch(grid, block, [&] {
+            launch(slab(axis, g.npml), block, [&] {
                 wave_zeta(g, axis, n, 1, c1.data(), c2.data(), a[axis].data(), b[axis].data(), 0,
                           w.data(), s.cur.data(), s.psi[axis].data(), s.zeta[axis].data(),
                           s.prev.data(), bracket);
@@ -82,7 +90,7 @@ struct Wave {
     }
 
     void minus_d1(int axis, int width, const Field& t, Field& target) {
-        launch(grid, block, [&] {
+        launch(slab(axis, width), block, [&] {
             wave_adjoint_d1(g, axis, width, -1.0f, n, 1, c1.data(), t.data(), target.data());
         });
     }
@@ -96,18 +104,18 @@ struct Wave {
         });
         for (int axis : axes) {
             Field& ta = t[axis];
-            launch(grid, block,
+            launch(slab(axis, g.npml), block,
                    [&] { wave_adjoint_copy(g, axis, n, 1, q.data(), ta.data()); });
             minus_d1(axis, g.npml, ta, s.psi[axis]);
-            launch(grid, block, [&] {
+            launch(slab(axis, g.npml), block, [&] {
                 wave_adjoint_zeta(g, axis, n, 1, a[axis].data(), b[axis].data(), q.data(),
                                   s.zeta[axis].data(), ta.data());
             });
-            launch(grid, block, [&] {
+            launch(slab(axis, reach), block, [&] {
                 wave_adjoint_d2(g, axis, reach, n, 1, c2.data(), ta.data(), s.prev.data());
             });
             minus_d1(axis, g.npml, ta, s.psi[axis]);
-            launch(grid, block, [&] {
+            launch(slab(axis, g.npml), block, [&] {
                 wave_adjoint_psi(g, axis, n, 1, a[axis].data(), b[axis].data(),
                                  s.psi[axis].data(), ta.data());
             });
@@ -153,7 +161,7 @@ int main() {
     }
     wv.w = floats(wv.n);
     for (int d = 0; d < 3; d++)
-        if (wv.ndim == 3 || d != 1) wv.axes.push_back(d);
+        if (wv.g.npml > 0 && (wv.ndim == 3 || d != 1)) wv.axes.push_back(d);
     wv.block = {32, 4, 1};
     wv.grid = {(unsigned)((wv.g.nx + 31) / 32), (unsigned)((wv.g.ny + 3) / 4), (unsigned)wv.g.nz};
     long n = wv.n;

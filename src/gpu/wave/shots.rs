@@ -12,7 +12,7 @@
 //!
 //! (checkpoints, the working state and w; in the adjoint one segment of k brackets, the
 //! recomputed and the adjoint state, the scratch q and one field per axis, and the f64
-//! gradient). [`ShotTape::bytes`] evaluates the first, [`WaveStep::adjoint_bytes`] the second.
+//! gradient); [`tape`] and [`adjoint`] evaluate them per field.
 
 use std::sync::Arc;
 
@@ -21,6 +21,20 @@ use cudarc::driver::{
 };
 
 use super::{GpuError, WaveFields, WaveStep, driver};
+
+/// Device bytes per field of N stored points: a tape of `segments` checkpoints (its forward run
+/// included), and the adjoint's working fields for interval k.
+pub mod bytes {
+    const STATE: usize = 8;
+
+    pub fn tape(n: usize, segments: usize) -> usize {
+        (segments * STATE + STATE + 1) * 4 * n
+    }
+
+    pub fn adjoint(n: usize, interval: usize) -> usize {
+        (interval + 2 * STATE + 4) * 4 * n + 8 * n
+    }
+}
 
 /// The shots of a batch (one field each): every shot's source points and the shared receivers'
 /// points, as (storage index, interpolation weight).
@@ -83,13 +97,6 @@ pub struct ShotTape {
     cell_volume: f64,
     checkpoints: Vec<WaveFields>,
     interval: usize,
-}
-
-impl ShotTape {
-    /// Device bytes the checkpoints hold.
-    pub fn bytes(&self, step: &WaveStep) -> usize {
-        self.checkpoints.len() * 8 * 4 * step.geometry.len() * step.batch
-    }
 }
 
 impl WaveStep {
@@ -315,12 +322,6 @@ impl WaveStep {
             interval,
         };
         Ok((traces, tape))
-    }
-
-    /// Device bytes [`adjoint_shots`](Self::adjoint_shots) allocates for interval k.
-    pub fn adjoint_bytes(&self, interval: usize) -> usize {
-        (interval + 2 * 8 + 4) * 4 * self.geometry.len() * self.batch
-            + 8 * self.geometry.len() * self.batch
     }
 
     /// The adjoint of every shot of the batch for cotangent traces `cot` (∂L/∂d, laid out as

@@ -2,6 +2,8 @@
 //! layered model whose free parameters are the layers' Vs (Vp and density following from
 //! rules) or every property. Data are the curves' values in order; a period where a mode does
 //! not exist gives NaN (and a member whose model lacks a mode that the data have fails).
+//! With a GPU ([`DispersionForward::with_gpu`], feature `cuda`) the curves of a block of members
+//! are one batch of kernels/dispersion_curves.cu (`forward_device`), the same algorithm.
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
@@ -55,14 +57,19 @@ pub enum Parameterization {
 }
 
 /// (dVp/dVs, dρ/dVs) per layer.
-type RuleChain = Vec<(f64, f64)>;
+pub(super) type RuleChain = Vec<(f64, f64)>;
 
 pub struct DispersionForward {
     reference: LayeredModel,
     curves: Vec<Curve>,
     parameterization: Parameterization,
     n_data: usize,
+    #[cfg(feature = "cuda")]
+    device: Option<std::sync::Arc<crate::gpu::dispersion::DispersionKernels>>,
 }
+
+/// A member's data (NaN where a mode does not exist) and, when asked, each datum's sensitivities.
+pub(super) type Evaluation = (Array1<f64>, Vec<Option<Vec<LayerSensitivity>>>);
 
 impl DispersionForward {
     pub fn new(
@@ -76,12 +83,31 @@ impl DispersionForward {
             curves,
             parameterization,
             n_data,
+            #[cfg(feature = "cuda")]
+            device: None,
         }
     }
 
+    /// Evaluates the curves on the GPU of `kernels` from now on.
+    #[cfg(feature = "cuda")]
+    pub fn with_gpu(
+        mut self,
+        kernels: std::sync::Arc<crate::gpu::dispersion::DispersionKernels>,
+    ) -> Self {
+        self.device = Some(kernels);
+        self
+    }
+
+    #[cfg(feature = "cuda")]
+    pub(super) fn curves(&self) -> &[Curve] {
+        &self.curves
+    }
     /// The layered model of a parameter vector, and d(property)/d(vs) per layer for the Vs
     /// parameterisation (None for `All`).
-    fn model(&self, m: ArrayView1<f64>) -> Result<(LayeredModel, Option<RuleChain>), PhysicsError> {
+    pub(super) fn model(
+        &self,
+        m: ArrayView1<f64>,
+    ) -> Result<(LayeredModel, Option<RuleChain>), PhysicsError> {
         check_model(m, self.n_params())?;
         let r = &self.reference;
         let n = r.n_layers();
@@ -128,12 +154,23 @@ impl DispersionForward {
         }
     }
 
-    /// Values (NaN where a mode does not exist) and, when asked, each datum's sensitivities.
+    /// Values (NaN where a mode does not exist) and, when asked, each datum's sensitivities: on
+    /// the device when there is one.
     fn evaluate(
         &self,
         model: &LayeredModel,
         with_gradient: bool,
-    ) -> (Array1<f64>, Vec<Option<Vec<LayerSensitivity>>>) {
+    ) -> Result<Evaluation, PhysicsError> {
+        #[cfg(feature = "cuda")]
+        if let Some(kernels) = &self.device {
+            let mut one =
+                self.evaluate_on_device(kernels, std::slice::from_ref(model), with_gradient)?;
+            return Ok(one.pop().expect("one member"));
+        }
+        Ok(self.evaluate_on_cpu(model, with_gradient))
+    }
+
+    fn evaluate_on_cpu(&self, model: &LayeredModel, with_gradient: bool) -> Evaluation {
         let mut values = Array1::from_elem(self.n_data, f64::NAN);
         let mut sens = Vec::with_capacity(if with_gradient { self.n_data } else { 0 });
         let mut k = 0;
@@ -172,11 +209,11 @@ impl DispersionForward {
     }
 }
 
-struct Tape<'a> {
-    forward: &'a DispersionForward,
-    chain: Option<RuleChain>,
-    data: Array1<f64>,
-    sensitivities: Vec<Option<Vec<LayerSensitivity>>>,
+pub(super) struct Tape<'a> {
+    pub(super) forward: &'a DispersionForward,
+    pub(super) chain: Option<RuleChain>,
+    pub(super) data: Array1<f64>,
+    pub(super) sensitivities: Vec<Option<Vec<LayerSensitivity>>>,
 }
 
 impl Linearization for Tape<'_> {
@@ -233,13 +270,41 @@ impl ForwardModel for DispersionForward {
         mut d: ArrayViewMut1<f64>,
     ) -> Result<(), PhysicsError> {
         let (model, _) = self.model(m)?;
-        d.assign(&self.evaluate(&model, false).0);
+        d.assign(&self.evaluate(&model, false)?.0);
         Ok(())
+    }
+
+    #[cfg(feature = "cuda")]
+    fn forward_batch(
+        &self,
+        m: ndarray::ArrayView2<f64>,
+        d: ndarray::ArrayViewMut2<f64>,
+        par: crate::core::parallel::Par,
+    ) -> Vec<Result<(), PhysicsError>> {
+        match &self.device {
+            Some(kernels) => self.forward_block(kernels, m, d),
+            None => crate::physics::forward_rows(self, m, d, par),
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    fn value_and_vjp_batch(
+        &self,
+        m: ndarray::ArrayView2<f64>,
+        cotangent: &(dyn Fn(ArrayView1<f64>, ArrayViewMut1<f64>) + Sync),
+        d: ndarray::ArrayViewMut2<f64>,
+        grad: ndarray::ArrayViewMut2<f64>,
+        par: crate::core::parallel::Par,
+    ) -> Vec<Result<(), PhysicsError>> {
+        match &self.device {
+            Some(kernels) => self.value_and_vjp_block(kernels, m, cotangent, d, grad),
+            None => crate::physics::value_and_vjp_rows(self, m, cotangent, d, grad, par),
+        }
     }
 
     fn linearize(&self, m: ArrayView1<f64>) -> Result<Box<dyn Linearization + '_>, PhysicsError> {
         let (model, chain) = self.model(m)?;
-        let (data, sensitivities) = self.evaluate(&model, true);
+        let (data, sensitivities) = self.evaluate(&model, true)?;
         Ok(Box::new(Tape {
             forward: self,
             chain,

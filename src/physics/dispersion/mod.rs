@@ -5,11 +5,14 @@
 //! - `model`: the layered medium and its checks;
 //! - `love`, `rayleigh`: the secular functions and how each wave brackets mode n;
 //! - `curves`: phase and group velocities and their gradients, for either wave;
+//! - `forward`: the forward model (free parameters → curves), `forward_device` its GPU batch;
 //! - `dual`, `scalar`: the number types the secular functions are written over.
 
 pub mod curves;
 pub mod dual;
 pub mod forward;
+#[cfg(feature = "cuda")]
+mod forward_device;
 pub mod love;
 pub mod model;
 pub mod rayleigh;
