@@ -433,3 +433,103 @@ fn fwi_on_the_gpu_matches_the_cpu_path() {
         assert!(ed <= 1e-4 && eg <= 1e-4, "data {ed}, gradient {eg}");
     }
 }
+
+/// A config's forward model with its physics on the GPU against the CPU path (needs a GPU;
+/// skipped otherwise): data and the gradient of ½‖d − d_obs‖² for a block of 12 prior draws,
+/// one device batch for the block, member by member: max |d_gpu − d_cpu| ≤ `data_tolerance`
+/// (in the data's units, or relative to max |d_cpu| with `relative_data`) and the gradient ≤
+/// `gradient_tolerance` relative (max norm).
+fn block_matches_the_cpu_path(
+    config: &str,
+    family: geobayes::gpu::Family,
+    (data_tolerance, relative_data): (f64, bool),
+    gradient_tolerance: f64,
+) {
+    use geobayes::core::config::spec::InitSpec;
+    use geobayes::core::config::{Mode, load, validate};
+    use geobayes::core::parallel::Par;
+    use geobayes::gpu::Device;
+    use geobayes::posterior::{Posterior, build_forward_model};
+    let device = match Device::open(None, &[family]) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("skipped: {e}");
+            return;
+        }
+    };
+    let path = repo().join(config);
+    let (raw, text) = load(&path, &[]).unwrap();
+    let spec = validate(&raw, &path, &text, Mode::Run).unwrap();
+    let posterior = Posterior::from_spec(&spec).unwrap();
+    let z = posterior.initial_members(&InitSpec::Prior, 7, 12);
+    let m = posterior.to_physical(z.view());
+    let observed = spec.problem.data().observed.clone().unwrap();
+    let cpu = build_forward_model(&spec.problem, None);
+    let gpu = build_forward_model(&spec.problem, Some(&device));
+    let misfit = |d: ndarray::ArrayView1<f64>, mut c: ndarray::ArrayViewMut1<f64>| {
+        for i in 0..d.len() {
+            c[i] = if d[i].is_finite() {
+                d[i] - observed[i]
+            } else {
+                0.0
+            };
+        }
+    };
+    let run = |f: &dyn geobayes::physics::ForwardModel| {
+        let mut d = ndarray::Array2::zeros((m.nrows(), f.n_data()));
+        let mut g = ndarray::Array2::zeros(m.dim());
+        let ok = f.value_and_vjp_batch(m.view(), &misfit, d.view_mut(), g.view_mut(), Par::Rayon);
+        (ok, d, g)
+    };
+    let (ok_cpu, d_cpu, g_cpu) = run(cpu.as_ref());
+    let (ok_gpu, d_gpu, g_gpu) = run(gpu.as_ref());
+    for i in 0..m.nrows() {
+        assert_eq!(ok_cpu[i].is_ok(), ok_gpu[i].is_ok(), "{config} member {i}");
+        if ok_cpu[i].is_err() {
+            continue;
+        }
+        let dd = d_cpu
+            .row(i)
+            .iter()
+            .zip(d_gpu.row(i))
+            .filter(|(a, _)| a.is_finite())
+            .fold(0.0f64, |e, (a, b)| e.max((a - b).abs()));
+        let scale = if relative_data {
+            d_cpu.row(i).iter().fold(0.0f64, |s, v| s.max(v.abs()))
+        } else {
+            1.0
+        };
+        let dd = dd / scale;
+        let dg = relative_max_error(
+            g_gpu.row(i).as_slice().unwrap(),
+            g_cpu.row(i).as_slice().unwrap(),
+        );
+        println!("{config} member {i}: max |d_gpu - d_cpu| = {dd:.2e}, gradient {dg:.2e} relative");
+        assert!(
+            dd <= data_tolerance && dg <= gradient_tolerance,
+            "{config} member {i}: data {dd}, gradient {dg}"
+        );
+    }
+}
+
+/// B5's curves on the GPU: ≤ 1e-5 km/s, gradients ≤ 1e-5 relative (the bounds).
+#[test]
+fn b5_dispersion_on_the_gpu_matches_the_cpu_path() {
+    use geobayes::gpu::Family;
+    block_matches_the_cpu_path(
+        "configs/b5_svgd.yaml",
+        Family::Dispersion,
+        (1e-5, false),
+        1e-5,
+    );
+}
+
+/// B1 (2D) and the 3D tomography's travel times on the GPU: times and gradients ≤ 1e-5
+/// relative (the bounds).
+#[test]
+fn travel_times_on_the_gpu_match_the_cpu_path() {
+    use geobayes::gpu::Family;
+    for config in ["configs/b1_svgd.yaml", "configs/tomo3d_svgd.yaml"] {
+        block_matches_the_cpu_path(config, Family::TravelTime, (1e-5, true), 1e-5);
+    }
+}

@@ -270,6 +270,96 @@ fn dispersion(gpu: &Arc<Gpu>, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// Travel times of a block of members through the B1-like 2D model's forward grid (101²): one
+/// source per member, the solve and its gradient, against the CPU's fast marching and adjoint.
+fn travel_times(gpu: &Arc<Gpu>, rows: &mut Vec<Row>) -> Result<()> {
+    use crate::gpu::traveltime::{EikonalGrid, PairSource, TravelTimeKernels};
+    use crate::physics::eikonal::adjoint::adjoint_into;
+    use crate::physics::eikonal::{Cartesian, FmmWorkspace, Mesh, PointSource};
+    let kernels = TravelTimeKernels::compile(gpu.clone()).map_err(gpu_error)?;
+    let (members, n) = (64usize, 101usize);
+    let mesh = Mesh::new([-5.0, -5.0], [0.1, 0.1], [n, n]);
+    let geometry = Cartesian::new(mesh);
+    let slowness: Vec<Vec<f64>> = (0..members)
+        .map(|m| {
+            (0..mesh.n_nodes())
+                .map(|i| {
+                    let [x, y] = mesh.position(i);
+                    1.0 / (3.0 + 0.3 * (x * 0.7 + m as f64 * 0.1).sin() * (y * 0.5).cos())
+                })
+                .collect()
+        })
+        .collect();
+    let sources: Vec<PointSource<2>> = (0..members)
+        .map(|m| {
+            let position = [-3.03 + 0.09 * m as f64, 1.17];
+            let cell = mesh.stencil(position);
+            PointSource {
+                position,
+                slowness: cell.apply(&slowness[m]),
+            }
+        })
+        .collect();
+    let grid = EikonalGrid {
+        ndim: 2,
+        shape: [n, n, 1],
+        spacing: [0.1, 0.1, 1.0],
+        origin: [-5.0, -5.0, 0.0],
+    };
+    let pairs: Vec<PairSource> = sources
+        .iter()
+        .enumerate()
+        .map(|(member, s)| PairSource {
+            member,
+            position: [s.position[0], s.position[1], 0.0],
+            slowness: s.slowness,
+        })
+        .collect();
+    let flat: Vec<f64> = slowness.concat();
+    let tau_bar = vec![1e-3; members * mesh.n_nodes()];
+    let sweeps = 20 * n + 100;
+    let solve_and_gradient = || -> Result<()> {
+        let solution = kernels
+            .solve(&grid, &flat, &pairs, sweeps)
+            .map_err(gpu_error)?;
+        kernels
+            .gradient(&solution, &tau_bar, sweeps)
+            .map_err(gpu_error)?;
+        Ok(())
+    };
+    solve_and_gradient()?;
+    let ((), secs) = timed(solve_and_gradient)?;
+    let ((), cpu) = timed(|| {
+        use rayon::prelude::*;
+        (0..members).into_par_iter().for_each(|m| {
+            let mut ws = FmmWorkspace::new(&mesh);
+            if ws.solve(&geometry, &slowness[m], &sources[m]).is_ok() {
+                let mut bar = vec![1e-3; mesh.n_nodes()];
+                let mut grad = vec![0.0; mesh.n_nodes()];
+                adjoint_into(
+                    &geometry,
+                    &slowness[m],
+                    &sources[m],
+                    &ws,
+                    &mut bar,
+                    &mut grad,
+                );
+            }
+        });
+        Ok(())
+    })?;
+    rows.push(Row {
+        label: format!("travel time + gradient 2D {n}^2"),
+        batch: members,
+        seconds: secs,
+        points: members as f64,
+        unit: Unit::Solves,
+        bytes_per_point: None,
+        cpu_seconds: cpu,
+    });
+    Ok(())
+}
+
 pub fn gpu(steps: usize) -> Result<String> {
     let gpu = Arc::new(Gpu::open(None).map_err(gpu_error)?);
     let copy = copy_bandwidth(&gpu)?;
@@ -278,6 +368,7 @@ pub fn gpu(steps: usize) -> Result<String> {
     wave_steps(&kernels, steps, &mut rows)?;
     shot_gradient(&kernels, &mut rows)?;
     dispersion(&gpu, &mut rows)?;
+    travel_times(&gpu, &mut rows)?;
     let mut report = String::new();
     let _ = writeln!(
         report,

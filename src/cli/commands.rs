@@ -244,6 +244,11 @@ fn open_gpu(
     let (families, on_device): (&[Family], &str) = match spec.problem {
         ProblemSpec::Fwi(_) => (&[Family::Wave], "the shots run on it"),
         ProblemSpec::Dispersion(_) => (&[Family::Dispersion], "the curves run on it"),
+        ProblemSpec::TravelTime(ref t)
+            if t.geometry == crate::core::config::spec::GeometrySpec::Cartesian =>
+        {
+            (&[Family::TravelTime], "the travel times run on it")
+        }
         _ => (
             &[],
             "this problem's physics has no kernels wired in and runs on the CPU",

@@ -24,6 +24,8 @@ pub enum Family {
     Wave,
     /// The dispersion curves.
     Dispersion,
+    /// Travel times on Cartesian grids.
+    TravelTime,
 }
 
 /// A rank's device with the kernel families its problem needs compiled, as the physics takes
@@ -34,6 +36,7 @@ pub struct Device {
     pub gpu: std::sync::Arc<Gpu>,
     pub wave: Option<std::sync::Arc<wave::WaveKernels>>,
     pub dispersion: Option<std::sync::Arc<dispersion::DispersionKernels>>,
+    pub traveltime: Option<std::sync::Arc<traveltime::TravelTimeKernels>>,
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -61,10 +64,16 @@ impl Device {
             } else {
                 None
             };
+            let traveltime = if families.contains(&Family::TravelTime) {
+                Some(traveltime::TravelTimeKernels::compile(gpu.clone())?)
+            } else {
+                None
+            };
             Ok(std::sync::Arc::new(Self {
                 gpu,
                 wave,
                 dispersion,
+                traveltime,
             }))
         }
         #[cfg(not(feature = "cuda"))]

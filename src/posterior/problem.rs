@@ -117,8 +117,26 @@ fn fwi(f: &FwiSpec) -> FwiForward {
     })
 }
 
+/// A Cartesian travel-time model, on `device` when it has the travel-time kernels.
+fn cartesian_on<const D: usize>(
+    forward: crate::physics::eikonal::traveltime::TravelTime<
+        D,
+        crate::physics::eikonal::Cartesian<D>,
+    >,
+    device: Option<&std::sync::Arc<crate::gpu::Device>>,
+) -> Box<dyn ForwardModel> {
+    #[cfg(feature = "cuda")]
+    if let Some(kernels) = device.and_then(|d| d.traveltime.clone()) {
+        return Box::new(forward.with_gpu(kernels));
+    }
+    #[cfg(not(feature = "cuda"))]
+    let _ = device;
+    Box::new(forward)
+}
+
 /// The forward model of a checked problem; with a `device`, the physics whose kernels it has
-/// compiled run on it (FWI shots, dispersion curves), the others on the CPU.
+/// compiled run on it (FWI shots, dispersion curves, Cartesian travel times), the others on
+/// the CPU.
 pub fn build_forward_model(
     spec: &ProblemSpec,
     device: Option<&std::sync::Arc<crate::gpu::Device>>,
@@ -144,18 +162,14 @@ pub fn build_forward_model(
         }
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
         ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {
-            (2, GeometrySpec::Cartesian) => Box::new(TravelTime2d::new(
-                mesh(&t.grid),
-                t.forward_refine,
-                &stations(t),
-                &t.pairs,
-            )),
-            (3, GeometrySpec::Cartesian) => Box::new(TravelTime3d::new(
-                mesh(&t.grid),
-                t.forward_refine,
-                &stations(t),
-                &t.pairs,
-            )),
+            (2, GeometrySpec::Cartesian) => cartesian_on(
+                TravelTime2d::new(mesh(&t.grid), t.forward_refine, &stations(t), &t.pairs),
+                device,
+            ),
+            (3, GeometrySpec::Cartesian) => cartesian_on(
+                TravelTime3d::new(mesh(&t.grid), t.forward_refine, &stations(t), &t.pairs),
+                device,
+            ),
             (2, GeometrySpec::Spherical { radius }) => Box::new(SphericalTravelTime::spherical(
                 mesh(&t.grid),
                 t.forward_refine,

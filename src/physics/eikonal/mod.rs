@@ -7,7 +7,8 @@
 //! - `geometry`: the metric of a grid (Cartesian in km, spherical in degrees) and T₀;
 //! - `fmm`: the forward solver, which records each node's local rules;
 //! - `adjoint`: the transposed solve in reverse acceptance order;
-//! - `traveltime`: the tomography forward models (parameter grid → refined grid → times).
+//! - `traveltime`: the tomography forward models (parameter grid → refined grid → times);
+//!   `traveltime_device` their member blocks on the GPU (feature `cuda`).
 
 pub mod adjoint;
 pub mod fmm;
@@ -15,6 +16,8 @@ pub mod geometry;
 mod heap;
 pub mod mesh;
 pub mod traveltime;
+#[cfg(feature = "cuda")]
+mod traveltime_device;
 
 pub use fmm::{FmmWorkspace, PointSource};
 pub use geometry::{Cartesian, Geometry, Spherical};

@@ -5,7 +5,9 @@
 //! cotangent) and chains through s = 1/v, the source slowness and the prolongation.
 //!
 //! Generic over the grid's geometry: Cartesian 2D and 3D (km), and the spherical (longitude,
-//! latitude) grid in degrees.
+//! latitude) grid in degrees. With a GPU ([`TravelTime::with_gpu`], feature `cuda`, Cartesian
+//! grids) the (member, source) pairs of a block of members are one batch of
+//! kernels/eikonal_fim.cu (`traveltime_device`).
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
@@ -17,12 +19,12 @@ use crate::physics::{ForwardModel, Linearization, PhysicsError, check_model};
 
 /// One source station and the data it produces.
 #[derive(Debug, Clone)]
-struct Shot<const D: usize> {
-    position: [f64; D],
+pub(super) struct Shot<const D: usize> {
+    pub(super) position: [f64; D],
     /// Interpolation of the velocity at the source, on the forward mesh.
-    source_stencil: Stencil,
+    pub(super) source_stencil: Stencil,
     /// (datum index, receiver position).
-    receivers: Vec<(usize, [f64; D])>,
+    pub(super) receivers: Vec<(usize, [f64; D])>,
 }
 
 /// A travel-time forward model. Parameters are velocities (km/s) on the parameter grid in C
@@ -31,8 +33,11 @@ pub struct TravelTime<const D: usize, G: Geometry<D>> {
     prolongation: Prolongation<D>,
     geometry: G,
     n_params: usize,
-    n_data: usize,
-    shots: Vec<Shot<D>>,
+    pub(super) n_data: usize,
+    pub(super) shots: Vec<Shot<D>>,
+    /// The device's kernels (Cartesian grids only, [`TravelTime::with_gpu`]).
+    #[cfg(feature = "cuda")]
+    pub(super) device: Option<std::sync::Arc<crate::gpu::traveltime::TravelTimeKernels>>,
 }
 
 pub type TravelTime2d = TravelTime<2, Cartesian<2>>;
@@ -105,6 +110,8 @@ impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
             geometry,
             n_data: pairs.len(),
             shots: shots.into_iter().map(|(_, s)| s).collect(),
+            #[cfg(feature = "cuda")]
+            device: None,
         }
     }
 
@@ -121,7 +128,10 @@ impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
     }
 
     /// Velocity and slowness on the forward mesh, checked positive.
-    fn slowness(&self, m: ArrayView1<f64>) -> Result<(Vec<f64>, Vec<f64>), PhysicsError> {
+    pub(super) fn slowness(
+        &self,
+        m: ArrayView1<f64>,
+    ) -> Result<(Vec<f64>, Vec<f64>), PhysicsError> {
         check_model(m, self.n_params)?;
         let m = m.as_standard_layout();
         let mut velocity = vec![0.0; self.forward_mesh().n_nodes()];
@@ -137,11 +147,68 @@ impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
         Ok((velocity, slowness))
     }
 
-    fn point_source(&self, shot: &Shot<D>, velocity: &[f64]) -> PointSource<D> {
+    pub(super) fn point_source(&self, shot: &Shot<D>, velocity: &[f64]) -> PointSource<D> {
         PointSource {
             position: shot.position,
             slowness: 1.0 / shot.source_stencil.apply(velocity),
         }
+    }
+
+    /// ∂L/∂τ of a shot's receivers: the cotangent of each datum times T₀ spread over the
+    /// interpolation weights of its receiver, added into `tau_bar`.
+    pub(super) fn receiver_cotangent(
+        &self,
+        shot: &Shot<D>,
+        tau: &[f64],
+        source: &PointSource<D>,
+        cotangent: ArrayView1<f64>,
+        tau_bar: &mut [f64],
+    ) {
+        let frame = self.geometry.frame(source.position);
+        for &(datum, p) in &shot.receivers {
+            let (_, st, t0) = travel_time_at(&self.geometry, tau, &frame, p);
+            st.scatter(cotangent[datum] * t0, tau_bar);
+        }
+    }
+
+    /// The data of a shot from its τ field.
+    pub(super) fn shot_data(
+        &self,
+        shot: &Shot<D>,
+        tau: &[f64],
+        source: &PointSource<D>,
+        mut d: ArrayViewMut1<f64>,
+    ) {
+        let frame = self.geometry.frame(source.position);
+        for &(datum, p) in &shot.receivers {
+            d[datum] = travel_time_at(&self.geometry, tau, &frame, p).0;
+        }
+    }
+
+    /// ∂L/∂(parameters) from ∂L/∂s on the forward mesh and ∂L/∂s_src per shot: s = 1/v, the
+    /// source slowness s_src = 1/(Σ w v), then the prolongation's transpose.
+    pub(super) fn parameter_gradient(
+        &self,
+        velocity: &[f64],
+        slowness: &[f64],
+        grad_slowness: &[f64],
+        grad_sources: &[f64],
+        mut grad: ArrayViewMut1<f64>,
+    ) {
+        let n = self.forward_mesh().n_nodes();
+        let mut grad_velocity = vec![0.0; n];
+        for (shot, &g) in self.shots.iter().zip(grad_sources) {
+            let s_src = self.point_source(shot, velocity).slowness;
+            // ∂s_src/∂v_node = −s_src² w.
+            shot.source_stencil
+                .scatter(-g * s_src * s_src, &mut grad_velocity);
+        }
+        for i in 0..n {
+            grad_velocity[i] -= grad_slowness[i] * slowness[i] * slowness[i];
+        }
+        let mut g = vec![0.0; self.n_params];
+        self.prolongation.transpose(&grad_velocity, &mut g);
+        grad.assign(&ArrayView1::from(&g));
     }
 
     fn solve_all(
@@ -162,10 +229,7 @@ impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
             };
             let source = self.point_source(shot, &velocity);
             ws.solve(&self.geometry, &slowness, &source)?;
-            let frame = self.geometry.frame(source.position);
-            for &(datum, p) in &shot.receivers {
-                d[datum] = travel_time_at(&self.geometry, &ws.tau, &frame, p).0;
-            }
+            self.shot_data(shot, &ws.tau, &source, d.view_mut());
             solves.extend(kept);
         }
         Ok(keep.then(|| Tape {
@@ -192,13 +256,14 @@ impl<const D: usize, G: Geometry<D>> Linearization for Tape<'_, D, G> {
         self.data.view()
     }
 
-    fn vjp_into(&self, cotangent: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) {
+    fn vjp_into(&self, cotangent: ArrayView1<f64>, grad: ArrayViewMut1<f64>) {
         let model = self.model;
         let n = model.forward_mesh().n_nodes();
         let mut grad_slowness = vec![0.0; n];
-        let mut grad_velocity = vec![0.0; n];
+        let mut grad_sources = vec![0.0; model.shots.len()];
         let mut tau_bar = vec![0.0; n];
-        for (shot, ws) in model.shots.iter().zip(&self.solves) {
+        for ((shot, ws), grad_source) in model.shots.iter().zip(&self.solves).zip(&mut grad_sources)
+        {
             if shot
                 .receivers
                 .iter()
@@ -207,13 +272,9 @@ impl<const D: usize, G: Geometry<D>> Linearization for Tape<'_, D, G> {
                 continue;
             }
             let source = model.point_source(shot, &self.velocity);
-            let frame = model.geometry.frame(source.position);
             tau_bar.fill(0.0);
-            for &(datum, p) in &shot.receivers {
-                let (_, st, t0) = travel_time_at(&model.geometry, &ws.tau, &frame, p);
-                st.scatter(cotangent[datum] * t0, &mut tau_bar);
-            }
-            let grad_source = adjoint_into(
+            model.receiver_cotangent(shot, &ws.tau, &source, cotangent, &mut tau_bar);
+            *grad_source = adjoint_into(
                 &model.geometry,
                 &self.slowness,
                 &source,
@@ -221,18 +282,14 @@ impl<const D: usize, G: Geometry<D>> Linearization for Tape<'_, D, G> {
                 &mut tau_bar,
                 &mut grad_slowness,
             );
-            // s_src = 1 / (Σ w v): ∂s_src/∂v_node = −s_src² w.
-            shot.source_stencil.scatter(
-                -grad_source * source.slowness * source.slowness,
-                &mut grad_velocity,
-            );
         }
-        for i in 0..n {
-            grad_velocity[i] -= grad_slowness[i] * self.slowness[i] * self.slowness[i];
-        }
-        let mut g = vec![0.0; model.n_params];
-        model.prolongation.transpose(&grad_velocity, &mut g);
-        grad.assign(&ArrayView1::from(&g));
+        model.parameter_gradient(
+            &self.velocity,
+            &self.slowness,
+            &grad_slowness,
+            &grad_sources,
+            grad,
+        );
     }
 }
 
@@ -247,6 +304,34 @@ impl<const D: usize, G: Geometry<D>> ForwardModel for TravelTime<D, G> {
 
     fn forward_into(&self, m: ArrayView1<f64>, d: ArrayViewMut1<f64>) -> Result<(), PhysicsError> {
         self.solve_all(m, d, false).map(|_| ())
+    }
+
+    #[cfg(feature = "cuda")]
+    fn forward_batch(
+        &self,
+        m: ndarray::ArrayView2<f64>,
+        d: ndarray::ArrayViewMut2<f64>,
+        par: crate::core::parallel::Par,
+    ) -> Vec<Result<(), PhysicsError>> {
+        match &self.device {
+            Some(kernels) => self.device_block(kernels, m, None, d, None),
+            None => crate::physics::forward_rows(self, m, d, par),
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    fn value_and_vjp_batch(
+        &self,
+        m: ndarray::ArrayView2<f64>,
+        cotangent: &(dyn Fn(ArrayView1<f64>, ArrayViewMut1<f64>) + Sync),
+        d: ndarray::ArrayViewMut2<f64>,
+        grad: ndarray::ArrayViewMut2<f64>,
+        par: crate::core::parallel::Par,
+    ) -> Vec<Result<(), PhysicsError>> {
+        match &self.device {
+            Some(kernels) => self.device_block(kernels, m, Some(cotangent), d, Some(grad)),
+            None => crate::physics::value_and_vjp_rows(self, m, cotangent, d, grad, par),
+        }
     }
 
     fn linearize(&self, m: ArrayView1<f64>) -> Result<Box<dyn Linearization + '_>, PhysicsError> {
