@@ -8,46 +8,7 @@
 //                t <- a_d psi, psi <- b_d psi (layer);  out <- out - D1 t (layer + R)
 // The host launches them in this order on one stream, then swaps (out, a).
 
-#define R 4
-
-struct Grid {
-    int nz, ny, nx;
-    int hz, hy, hx;
-    long sz, sy;
-    int npml;
-};
-
-__device__ __forceinline__ long point(const Grid g, int* z, int* y, int* x, long n, int* f) {
-    *x = blockIdx.x * blockDim.x + threadIdx.x;
-    *y = blockIdx.y * blockDim.y + threadIdx.y;
-    *f = blockIdx.z / g.nz;
-    *z = blockIdx.z % g.nz;
-    if (*x >= g.nx || *y >= g.ny) return -1;
-    return *f * n + (long)(*z + g.hz) * g.sz + (long)(*y + g.hy) * g.sy + (*x + g.hx);
-}
-
-// The points within `width` of both ends of `axis` (0 z, 1 y, 2 x), for the passes that only run
-// there: the launch covers min(2 width, n) coordinates along that axis, the first `width` mapped
-// to the start and the rest to the end, and the whole grid along the others. Storage index of
-// the thread's point of field `f`, or -1 when the thread is outside (the same definition in
-// wave_step.cu and wave_step_adjoint.cu; the host's slab launch configuration matches it).
-__device__ __forceinline__ int slab_extent(int n, int width) { return 2 * width < n ? 2 * width : n; }
-
-__device__ __forceinline__ long slab_point(const Grid g, int axis, int width, int* z, int* y,
-                                           int* x, long n, int* f) {
-    int ex = axis == 2 ? slab_extent(g.nx, width) : g.nx;
-    int ey = axis == 1 ? slab_extent(g.ny, width) : g.ny;
-    int ez = axis == 0 ? slab_extent(g.nz, width) : g.nz;
-    *x = blockIdx.x * blockDim.x + threadIdx.x;
-    *y = blockIdx.y * blockDim.y + threadIdx.y;
-    *f = blockIdx.z / ez;
-    *z = blockIdx.z % ez;
-    if (*x >= ex || *y >= ey) return -1;
-    if (axis == 2 && ex < g.nx && *x >= width) *x += g.nx - 2 * width;
-    if (axis == 1 && ey < g.ny && *y >= width) *y += g.ny - 2 * width;
-    if (axis == 0 && ez < g.nz && *z >= width) *z += g.nz - 2 * width;
-    return *f * n + (long)(*z + g.hz) * g.sz + (long)(*y + g.hy) * g.sy + (*x + g.hx);
-}
+// The grid, `point` and `slab_point`: kernels/wave_grid.cuh, prepended where embedded.
 
 // Stride and storage coordinate of axis `axis` at (z, y, x); whether the point is within
 // `width` of either end of that axis.

@@ -64,15 +64,6 @@ fn parse(out: &str) -> Vec<f64> {
     out.split_whitespace().map(|v| v.parse().unwrap()).collect()
 }
 
-fn relative_max_error(a: &[f64], b: &[f64]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    err / scale
-}
-
 fn case(ndim: usize) -> (WaveGrid, Propagator<f32>, Vec<f32>) {
     let shape = if ndim == 3 { [14, 12, 16] } else { [30, 1, 36] };
     let grid = WaveGrid::new(ndim, shape, 0.02, 6);

@@ -285,16 +285,6 @@ fn shot_case(ndim: usize, shape: [usize; 3]) -> ShotCase {
     }
 }
 
-/// max |a − b| / max |b|.
-fn relative_max_error(a: &[f64], b: &[f64]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    err / scale
-}
-
 /// A batch of shots on the GPU against `WaveSolver::forward` of each shot on the CPU (needs a
 /// GPU; skipped otherwise): 2D and 3D with CPML, three off-grid sources, shared receivers;
 /// max |trace_gpu − trace_cpu| ≤ 1e-4 × max |trace_cpu|.

@@ -9,15 +9,17 @@
 //! must be bit-identical alone and in a batch.
 #![cfg(feature = "cuda")]
 
+mod common;
+
 use std::sync::Arc;
 
+use common::dispersion_cases::*;
 use geobayes::gpu::Gpu;
 use geobayes::gpu::dispersion::{DispersionBatch, DispersionKernels, LOVE, RAYLEIGH, Want};
 use geobayes::physics::dispersion::{
-    LayerSensitivity, LayeredModel, Wave, group_velocity, group_velocity_gradient, phase_velocity,
+    LayeredModel, Wave, group_velocity, group_velocity_gradient, phase_velocity,
     phase_velocity_gradient,
 };
-use rand::{RngExt, SeedableRng};
 
 fn kernels() -> Option<DispersionKernels> {
     match Gpu::open(None) {
@@ -29,51 +31,6 @@ fn kernels() -> Option<DispersionKernels> {
             None
         }
     }
-}
-
-/// `members` random crustal models of `layers` layers over a half-space: Vs increasing with
-/// depth except a low-velocity layer (the second), Vp/Vs 1.65–1.9, Nafe–Drake-like density.
-/// The first member's third layer is 35 km thick (the scaled branch of cosh_sinhc).
-fn random_models(members: usize, layers: usize, seed: u64) -> Vec<LayeredModel> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..members)
-        .map(|member| {
-            let mut vs = Vec::with_capacity(layers);
-            let mut v = rng.random_range(2.0..3.2);
-            for i in 0..layers {
-                vs.push(if i == 1 {
-                    v * rng.random_range(0.7..0.9)
-                } else {
-                    v
-                });
-                v += rng.random_range(0.2..0.7);
-            }
-            let vp: Vec<f64> = vs.iter().map(|s| s * rng.random_range(1.65..1.9)).collect();
-            let rho: Vec<f64> = vp
-                .iter()
-                .map(|p| 1.6 + 0.2 * p + rng.random_range(-0.05..0.05))
-                .collect();
-            let mut thickness: Vec<f64> =
-                (0..layers).map(|_| rng.random_range(1.0..15.0)).collect();
-            thickness[layers - 1] = 0.0;
-            if member == 0 {
-                thickness[2] = 35.0;
-            }
-            LayeredModel::new(thickness, vp, vs, rho).unwrap()
-        })
-        .collect()
-}
-
-fn queries() -> Vec<(Wave, f64, usize)> {
-    let mut q = Vec::new();
-    for wave in [Wave::Love, Wave::Rayleigh] {
-        for period in [2.0, 7.5, 20.0, 60.0] {
-            for mode in 0..3 {
-                q.push((wave, period, mode));
-            }
-        }
-    }
-    q
 }
 
 /// The models as the kernel takes them (LayeredModel::rows, members one after another).
@@ -104,22 +61,6 @@ const ALL: Want = Want {
     phase_gradient: true,
     group_gradient: true,
 };
-
-fn flat(grad: &[LayerSensitivity]) -> Vec<f64> {
-    grad.iter()
-        .flat_map(|s| (0..4).map(move |p| s.get(p)))
-        .collect()
-}
-
-fn relative_error(gpu: &[f64], cpu: &[f64]) -> f64 {
-    let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = gpu
-        .iter()
-        .zip(cpu)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-    assert!(scale > 0.0, "a zero gradient");
-    err / scale
-}
 
 #[test]
 fn dispersion_kernel_matches_the_cpu_on_the_gpu() {

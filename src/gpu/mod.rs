@@ -94,7 +94,8 @@ impl Device {
     }
 }
 
-/// A kernel source file of `kernels/`, named after the Rust function it ports.
+/// A kernel source file of `kernels/`, named after the Rust function it ports; its `source` is
+/// what NVRTC compiles (the file, after the shared `*.cuh` text it needs).
 #[derive(Debug, Clone, Copy)]
 pub struct KernelSource {
     pub file: &'static str,
@@ -107,7 +108,10 @@ pub struct KernelSource {
 pub const KERNELS: &[KernelSource] = &[
     KernelSource {
         file: "wave_step.cu",
-        source: include_str!("../../kernels/wave_step.cu"),
+        source: concat!(
+            include_str!("../../kernels/wave_grid.cuh"),
+            include_str!("../../kernels/wave_step.cu")
+        ),
         functions: &["wave_psi", "wave_leapfrog", "wave_zeta"],
     },
     KernelSource {
@@ -122,7 +126,10 @@ pub const KERNELS: &[KernelSource] = &[
     },
     KernelSource {
         file: "wave_step_adjoint.cu",
-        source: include_str!("../../kernels/wave_step_adjoint.cu"),
+        source: concat!(
+            include_str!("../../kernels/wave_grid.cuh"),
+            include_str!("../../kernels/wave_step_adjoint.cu")
+        ),
         functions: &[
             "wave_adjoint_q",
             "wave_adjoint_leapfrog",

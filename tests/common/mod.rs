@@ -2,6 +2,8 @@
 //! writing configs into temporary directories, and comparing result files.
 #![allow(dead_code)]
 
+pub mod dispersion_cases;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -135,10 +137,11 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
     assert!(compared >= 8, "only {compared} datasets compared");
 }
 
-/// Runs a kernel file of kernels/ on the CPU (tests without a GPU): compiles `kernels/{kernel}`
-/// as C++ together with the host driver `tests/emulation/{driver}` (which launches the kernel's
-/// threads one after another, tests/emulation/cuda_host.h), feeds it `input` on stdin and returns
-/// its stdout. Same rounding rules as the device build: no contraction into fused multiply-adds.
+/// Runs a kernel file of kernels/ on the CPU (tests without a GPU): compiles the source NVRTC
+/// gets for `kernels/{kernel}` (`geobayes::gpu::KERNELS`) as C++ together with the host driver
+/// `tests/emulation/{driver}` (which launches the kernel's threads one after another,
+/// tests/emulation/cuda_host.h), feeds it `input` on stdin and returns its stdout. Same rounding
+/// rules as the device build: no contraction into fused multiply-adds.
 pub fn run_kernel_on_host(kernel: &str, driver: &str, input: &str) -> String {
     run_kernels_on_host(&[kernel], driver, input)
 }
@@ -149,11 +152,23 @@ pub fn run_kernels_on_host(kernels: &[&str], driver: &str, input: &str) -> Strin
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("driver");
     let emulation = repo().join("tests/emulation");
+    let sources: Vec<PathBuf> = kernels
+        .iter()
+        .map(|&name| {
+            let kernel = geobayes::gpu::KERNELS
+                .iter()
+                .find(|k| k.file == name)
+                .unwrap_or_else(|| panic!("kernels/{name} is not in gpu::KERNELS"));
+            let path = dir.path().join(name);
+            std::fs::write(&path, kernel.source).unwrap();
+            path
+        })
+        .collect();
     let out = Command::new("c++")
         .args(["-std=c++17", "-O2", "-ffp-contract=off", "-include"])
         .arg(emulation.join("cuda_host.h"))
         .args(["-x", "c++"])
-        .args(kernels.iter().map(|k| repo().join("kernels").join(k)))
+        .args(&sources)
         .arg(emulation.join(driver))
         .arg("-o")
         .arg(&exe)
@@ -183,4 +198,14 @@ pub fn run_kernels_on_host(kernels: &[&str], driver: &str, input: &str) -> Strin
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// max |a − b| / max |b| (the relative error in the max norm).
+pub fn relative_max_error(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let err = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    err / scale
 }
