@@ -14,6 +14,9 @@ use crate::physics::PhysicsError;
 
 type Cotangent<'a> = &'a (dyn Fn(ArrayView1<f64>, ArrayViewMut1<f64>) + Sync);
 
+/// A member's (velocity, slowness) on the forward mesh, or why its model is invalid.
+type MemberField = Result<(Vec<f64>, Vec<f64>), PhysicsError>;
+
 impl<const D: usize> TravelTime<D, Cartesian<D>> {
     /// Solves the (member, source) pairs of member blocks on the GPU of `kernels` from now on.
     pub fn with_gpu(mut self, kernels: Arc<TravelTimeKernels>) -> Self {
@@ -44,8 +47,7 @@ impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
     ) -> Vec<Result<(), PhysicsError>> {
         let mesh = *self.forward_mesh();
         let n = mesh.n_nodes();
-        let fields: Vec<Result<(Vec<f64>, Vec<f64>), PhysicsError>> =
-            m.axis_iter(Axis(0)).map(|row| self.slowness(row)).collect();
+        let fields: Vec<MemberField> = m.axis_iter(Axis(0)).map(|row| self.slowness(row)).collect();
         let valid: Vec<usize> = (0..fields.len()).filter(|&i| fields[i].is_ok()).collect();
         let field = |i: usize| fields[i].as_ref().expect("valid member");
         let mut slowness = Vec::with_capacity(valid.len() * n);
