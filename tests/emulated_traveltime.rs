@@ -2,10 +2,10 @@
 //! CPU (tests/emulation/traveltime_driver.cpp, the launch sequence of src/gpu/traveltime.rs),
 //! against the CPU's fast marching (`FmmWorkspace::solve`) and its adjoint (`adjoint_into`) on
 //! 2D and 3D Cartesian grids with smooth heterogeneous slowness, off-grid sources and several
-//! (member, source) pairs per batch. Both solve the same discrete equations; they differ only
-//! where fast marching's acceptance order and the converged time order disagree (see the kernel
-//! and src/gpu/traveltime.rs), so the bound is 1e-5 relative: times as max |ΔT|/T over the
-//! nodes, gradients as max |Δg| / max |g|.
+//! (member, source) pairs per batch. Both solve the same discrete equations in the same
+//! acceptance order (the kernel replays fast marching's last update of every node; see the
+//! kernel), and agree bit for bit in the times as measured; the bound is 1e-5 relative: times as
+//! max |ΔT|/T over the nodes, gradients as max |Δg| / max |g|.
 
 mod common;
 
@@ -157,8 +157,8 @@ fn emulate<const D: usize>(case: &Case<D>, which: &[usize]) -> Emulated {
 }
 
 /// Max errors of the emulated kernels against the CPU for every pair of `case` in one batch, and
-/// each pair alone (batch invariance: bit-identical).
-fn check<const D: usize>(name: &str, case: &Case<D>) {
+/// with `invariance` the last pair alone (batch invariance: bit-identical).
+fn check<const D: usize>(name: &str, case: &Case<D>, invariance: bool) {
     let geo = Cartesian::new(case.mesh);
     let n = case.mesh.n_nodes();
     let all: Vec<usize> = (0..case.pairs.len()).collect();
@@ -219,6 +219,9 @@ fn check<const D: usize>(name: &str, case: &Case<D>) {
         "{name}: source gradient {worst_src:e}"
     );
 
+    if !invariance {
+        return;
+    }
     // Batch invariance: the last pair alone gives the same bits as in the batch.
     let last = case.pairs.len() - 1;
     let alone = emulate(case, &[last]);
@@ -253,7 +256,7 @@ fn travel_times_and_gradients_2d_match_fast_marching() {
         ],
         42,
     );
-    check("2D 61×47", &case);
+    check("2D 61×47", &case, true);
 }
 
 #[test]
@@ -269,38 +272,51 @@ fn travel_times_and_gradients_3d_match_fast_marching() {
         ],
         7,
     );
-    check("3D 23×21×19", &case);
+    check("3D 23×21×19", &case, true);
 }
 
-/// More random 2D and 3D cases (seeds 1–6). Ignored: 3D seed 4 exceeds the tolerance (times
-/// 2.7e-5, gradient 7.6e-3 relative) where the converged order of two face neighbours differs
-/// from fast marching's acceptance order (see kernels/eikonal_fim.cu); seeds 1–3 agree bit for
-/// bit in the times (gradients ≤ 1.2e-15); seeds 5–6 were not reached (the loop stops at 4).
+/// More random 2D and 3D cases (seeds 1–12; batch invariance is checked by the two tests above):
+/// seeds 1–4 on a 21×20×19 and a 51×63 grid, seeds 5–12 on smaller grids to keep the test fast.
 #[test]
-#[ignore]
 fn more_random_cases() {
-    for seed in 1..7u64 {
+    for seed in 1..13u64 {
         let mut r = Rng(seed * 1234567);
-        let mesh = Mesh::new([0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [21, 20, 19]);
+        let (shape3, shape2) = if seed <= 4 {
+            ([21, 20, 19], [51, 63])
+        } else {
+            ([14, 13, 12], [31, 37])
+        };
+        let extent3: [f64; 3] = std::array::from_fn(|a| 0.5 * (shape3[a] - 2) as f64 + 0.4);
+        let mesh = Mesh::new([0.0, 0.0, 0.0], [0.5, 0.5, 0.5], shape3);
         let pairs: Vec<(usize, [f64; 3])> = (0..3)
             .map(|k| {
                 (
                     k % 2,
-                    [9.9 * r.uniform(), 9.4 * r.uniform(), 8.9 * r.uniform()],
+                    [
+                        extent3[0] * r.uniform(),
+                        extent3[1] * r.uniform(),
+                        extent3[2] * r.uniform(),
+                    ],
                 )
             })
             .collect();
         check(
             &format!("3D seed {seed}"),
             &Case::new(mesh, 2, &pairs, seed),
+            false,
         );
-        let mesh = Mesh::new([0.0, 0.0], [0.5, 0.3], [51, 63]);
+        let extent2 = [
+            0.5 * (shape2[0] - 2) as f64 + 0.4,
+            0.3 * (shape2[1] - 2) as f64 + 0.2,
+        ];
+        let mesh = Mesh::new([0.0, 0.0], [0.5, 0.3], shape2);
         let pairs: Vec<(usize, [f64; 2])> = (0..4)
-            .map(|k| (k % 2, [24.9 * r.uniform(), 18.5 * r.uniform()]))
+            .map(|k| (k % 2, [extent2[0] * r.uniform(), extent2[1] * r.uniform()]))
             .collect();
         check(
             &format!("2D seed {seed}"),
             &Case::new(mesh, 2, &pairs, seed),
+            false,
         );
     }
 }

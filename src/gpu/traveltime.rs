@@ -5,10 +5,10 @@
 //! transposed system. Plain arrays in and out: this layer does not know the physics' types.
 //!
 //! Each (member, source) pair is one field: the member's slowness on the grid's nodes and a
-//! point source. Fast marching's acceptance order is replaced by the converged times (a node's
-//! upwind set is its face neighbours whose value without it is below its value without them, the
-//! box, and other nodes earlier than it); see the kernel file for where this can differ from the
-//! CPU.
+//! point source. Fast marching's acceptance order is read from the converged values (the box
+//! first, face neighbours by their values without each other, other nodes by time), and each
+//! node replays fast marching's last recomputation of it (triggered by the latest face or edge
+//! neighbour accepted before it, seeing the nodes accepted up to then); see the kernel file.
 
 use std::sync::Arc;
 
