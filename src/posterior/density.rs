@@ -1,6 +1,8 @@
 //! `Posterior`: the composition of prior, transform, likelihood and forward model, evaluated
-//! for a block of members with rayon (each member on the same code path, so a member's bits do
-//! not depend on the block it is evaluated in).
+//! for a block of members: the forward model takes the whole block at once
+//! (`ForwardModel::value_and_vjp_batch`, one device batch where the physics has kernels, else
+//! members in parallel with rayon), a mini-batch of data groups member by member. Each member
+//! goes through the same operations either way, so its bits do not depend on the block.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
 use rayon::prelude::*;
@@ -241,10 +243,25 @@ impl Posterior {
                 None => self.forward.forward_into(m.view(), d.view_mut()),
             }
         };
+        self.finish_member(lp_prior, d.view(), outcome.is_ok(), grad, selection)
+    }
+
+    /// A member's values from its prior part (its gradient already in `grad`, the likelihood's
+    /// added), its predicted data and whether its forward model succeeded.
+    fn finish_member(
+        &self,
+        lp_prior: f64,
+        d: ArrayView1<f64>,
+        forward_ok: bool,
+        grad: Option<ArrayViewMut1<f64>>,
+        selection: Option<&Selection>,
+    ) -> MemberValue {
+        let mut grad = grad;
+        let likelihood = self.likelihood.as_ref().expect("a likelihood");
         // A batch reports its own χ²/N; its log-likelihood is the weighted estimate of the full one.
         let (chi2, n_misfit, log_likelihood) = match selection {
             Some(sel) => {
-                let weighted = likelihood.chi2_weighted(d.view(), sel.weights.view());
+                let weighted = likelihood.chi2_weighted(d, sel.weights.view());
                 let weight = sel.weights.iter().copied().fold(0.0, f64::max);
                 (
                     weighted / weight,
@@ -253,16 +270,12 @@ impl Posterior {
                 )
             }
             None => {
-                let chi2 = likelihood.chi2(d.view());
-                (
-                    chi2,
-                    likelihood.n_data(),
-                    likelihood.log_likelihood(d.view()),
-                )
+                let chi2 = likelihood.chi2(d);
+                (chi2, likelihood.n_data(), likelihood.log_likelihood(d))
             }
         };
         let log_prob = lp_prior + log_likelihood;
-        let ok = outcome.is_ok()
+        let ok = forward_ok
             && log_prob.is_finite()
             && grad
                 .as_ref()
@@ -298,6 +311,9 @@ impl Posterior {
         par: Par,
         selection: Option<&Selection>,
     ) -> Evaluation {
+        if selection.is_none() && self.likelihood.is_some() {
+            return self.evaluate_block(x, with_grad, par);
+        }
         let n = x.nrows();
         let mut grad = with_grad.then(|| Array2::zeros((n, self.dim())));
         let values: Vec<MemberValue> = match (&mut grad, par) {
@@ -323,6 +339,10 @@ impl Posterior {
                 .map(|xi| self.evaluate_member(xi, None, selection))
                 .collect(),
         };
+        Self::collect(values, grad)
+    }
+
+    fn collect(values: Vec<MemberValue>, grad: Option<Array2<f64>>) -> Evaluation {
         Evaluation {
             log_prob: values.iter().map(|v| v.log_prob).collect(),
             log_likelihood: values.iter().map(|v| v.log_likelihood).collect(),
@@ -330,6 +350,78 @@ impl Posterior {
             failed: values.iter().map(|v| v.failed).collect(),
             grad,
         }
+    }
+
+    /// Every member with all the data: the prior parts member by member, the forward model and
+    /// the likelihood's gradient for the whole block in one call of the forward model's batched
+    /// interface.
+    fn evaluate_block(&self, x: ArrayView2<f64>, with_grad: bool, par: Par) -> Evaluation {
+        let likelihood = self.likelihood.as_ref().expect("a likelihood");
+        let (n, p) = (x.nrows(), self.dim());
+        let mut grad = with_grad.then(|| Array2::zeros((n, p)));
+        let prior_of = |xi: ArrayView1<f64>| {
+            let mut g = with_grad.then(|| Array1::zeros(p));
+            let (lp, m, dm_dx) = self.prior_part(xi, g.as_mut().map(|g| g.view_mut()));
+            (lp, m, dm_dx, g)
+        };
+        let priors: Vec<_> = match par {
+            Par::Rayon => x
+                .axis_iter(Axis(0))
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(prior_of)
+                .collect(),
+            Par::Seq => x.axis_iter(Axis(0)).map(prior_of).collect(),
+        };
+        let mut m = Array2::zeros((n, p));
+        for (i, (_, mi, _, gi)) in priors.iter().enumerate() {
+            m.row_mut(i).assign(mi);
+            if let (Some(grad), Some(gi)) = (grad.as_mut(), gi) {
+                grad.row_mut(i).assign(gi);
+            }
+        }
+        let mut d = Array2::zeros((n, self.forward.n_data()));
+        let outcomes = match grad.as_mut() {
+            Some(grad) => {
+                let mut g_m = Array2::zeros((n, p));
+                let gradient =
+                    |di: ArrayView1<f64>, ci: ArrayViewMut1<f64>| likelihood.gradient_into(di, ci);
+                let outcomes = self.forward.value_and_vjp_batch(
+                    m.view(),
+                    &gradient,
+                    d.view_mut(),
+                    g_m.view_mut(),
+                    par,
+                );
+                for (i, (_, _, dm_dx, _)) in priors.iter().enumerate() {
+                    if outcomes[i].is_ok() {
+                        for j in 0..p {
+                            grad[[i, j]] += g_m[[i, j]] * dm_dx[j];
+                        }
+                    }
+                }
+                outcomes
+            }
+            None => self.forward.forward_batch(m.view(), d.view_mut(), par),
+        };
+        let values: Vec<MemberValue> = match grad.as_mut() {
+            Some(g) => priors
+                .iter()
+                .zip(g.axis_iter_mut(Axis(0)))
+                .enumerate()
+                .map(|(i, ((lp, ..), gi))| {
+                    self.finish_member(*lp, d.row(i), outcomes[i].is_ok(), Some(gi), None)
+                })
+                .collect(),
+            None => priors
+                .iter()
+                .enumerate()
+                .map(|(i, (lp, ..))| {
+                    self.finish_member(*lp, d.row(i), outcomes[i].is_ok(), None, None)
+                })
+                .collect(),
+        };
+        Self::collect(values, grad)
     }
 }
 

@@ -60,10 +60,8 @@ impl FwiDevice {
         if on.is_empty() {
             return Ok((traces, None));
         }
-        let points = ShotPoints {
-            sources: on.iter().map(|&s| shots[s].source.clone()).collect(),
-            receivers: shots[on[0]].receivers.clone(),
-        };
+        // Every shot has the same receivers.
+        let receivers = &shots[on[0]].receivers;
         let cell_volume = solver.prop.grid.spacing.powi(solver.prop.grid.ndim as i32);
         let _device = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let per_batch = self.shots_per_batch(solver, interval, on.len())?;
@@ -71,7 +69,7 @@ impl FwiDevice {
         for chunk in on.chunks(per_batch) {
             let points = ShotPoints {
                 sources: chunk.iter().map(|&s| shots[s].source.clone()).collect(),
-                receivers: points.receivers.clone(),
+                receivers: receivers.clone(),
             };
             let step = WaveStep::new(&self.kernels, self.geometry.clone(), chunk.len(), w)
                 .map_err(device_error)?;
