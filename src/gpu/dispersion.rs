@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaFunction, CudaModule, CudaSlice, LaunchArgs, LaunchConfig, PushKernelArg,
+};
 
 use super::{Gpu, GpuError, KERNELS};
 
@@ -55,6 +57,29 @@ impl DispersionBatch {
         let start = self.at(member, query) * n;
         &gradient[start..start + n]
     }
+}
+
+/// The arguments every entry point starts with: the models, their layer and member counts, and
+/// the queries' waves and periods.
+struct BatchInputs {
+    models: CudaSlice<f64>,
+    layers: i32,
+    members: i32,
+    waves: CudaSlice<i32>,
+    periods: CudaSlice<f64>,
+}
+
+/// Pushes the arguments every entry point of kernels/dispersion_curves.cu starts with.
+fn batch_args<'a, 'b>(
+    launch: &'b mut LaunchArgs<'a>,
+    inputs: &'a BatchInputs,
+) -> &'b mut LaunchArgs<'a> {
+    launch
+        .arg(&inputs.models)
+        .arg(&inputs.layers)
+        .arg(&inputs.members)
+        .arg(&inputs.waves)
+        .arg(&inputs.periods)
 }
 
 /// The dispersion kernels compiled for one device, once per run.
@@ -162,13 +187,15 @@ impl DispersionKernels {
             shared_mem_bytes: 0,
         };
         let mut phase: CudaSlice<f64> = s.alloc_zeros(n).map_err(driver)?;
+        let inputs = BatchInputs {
+            models: d_models,
+            layers: layers_i,
+            members: members_i,
+            waves: d_waves,
+            periods: d_periods,
+        };
         let mut launch = s.launch_builder(&self.phase);
-        launch
-            .arg(&d_models)
-            .arg(&layers_i)
-            .arg(&members_i)
-            .arg(&d_waves)
-            .arg(&d_periods)
+        batch_args(&mut launch, &inputs)
             .arg(&d_modes)
             .arg(&queries_i)
             .arg(&mut phase);
@@ -180,12 +207,7 @@ impl DispersionKernels {
         if want.group {
             let mut group: CudaSlice<f64> = s.alloc_zeros(n).map_err(driver)?;
             let mut launch = s.launch_builder(&self.group);
-            launch
-                .arg(&d_models)
-                .arg(&layers_i)
-                .arg(&members_i)
-                .arg(&d_waves)
-                .arg(&d_periods)
+            batch_args(&mut launch, &inputs)
                 .arg(&queries_i)
                 .arg(&phase)
                 .arg(&mut group);
@@ -196,12 +218,7 @@ impl DispersionKernels {
         if want.phase_gradient {
             let mut gradient: CudaSlice<f64> = s.alloc_zeros(n * 4 * layers).map_err(driver)?;
             let mut launch = s.launch_builder(&self.phase_gradient);
-            launch
-                .arg(&d_models)
-                .arg(&layers_i)
-                .arg(&members_i)
-                .arg(&d_waves)
-                .arg(&d_periods)
+            batch_args(&mut launch, &inputs)
                 .arg(&queries_i)
                 .arg(&phase)
                 .arg(&mut gradient);
@@ -214,12 +231,7 @@ impl DispersionKernels {
             let mut group: CudaSlice<f64> = s.alloc_zeros(n).map_err(driver)?;
             let mut gradient: CudaSlice<f64> = s.alloc_zeros(n * 4 * layers).map_err(driver)?;
             let mut launch = s.launch_builder(&self.group_gradient);
-            launch
-                .arg(&d_models)
-                .arg(&layers_i)
-                .arg(&members_i)
-                .arg(&d_waves)
-                .arg(&d_periods)
+            batch_args(&mut launch, &inputs)
                 .arg(&queries_i)
                 .arg(&phase)
                 .arg(&mut group)
