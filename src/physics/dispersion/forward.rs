@@ -170,7 +170,7 @@ impl DispersionForward {
         Ok(self.evaluate_on_cpu(model, with_gradient))
     }
 
-    fn evaluate_on_cpu(&self, model: &LayeredModel, with_gradient: bool) -> Evaluation {
+    pub(super) fn evaluate_on_cpu(&self, model: &LayeredModel, with_gradient: bool) -> Evaluation {
         let mut values = Array1::from_elem(self.n_data, f64::NAN);
         let mut sens = Vec::with_capacity(if with_gradient { self.n_data } else { 0 });
         let mut k = 0;
