@@ -314,7 +314,11 @@ impl<const D: usize, G: Geometry<D>> ForwardModel for TravelTime<D, G> {
         par: crate::core::parallel::Par,
     ) -> Vec<Result<(), PhysicsError>> {
         match &self.device {
-            Some(kernels) => self.device_block(kernels, m, None, d, None),
+            Some(kernels) => {
+                let mut pairs =
+                    super::traveltime_device::DevicePairs::new(kernels, &self.forward_mesh().shape);
+                self.pairs_block(&mut pairs, m, None, d, None)
+            }
             None => crate::physics::forward_rows(self, m, d, par),
         }
     }
@@ -329,7 +333,11 @@ impl<const D: usize, G: Geometry<D>> ForwardModel for TravelTime<D, G> {
         par: crate::core::parallel::Par,
     ) -> Vec<Result<(), PhysicsError>> {
         match &self.device {
-            Some(kernels) => self.device_block(kernels, m, Some(cotangent), d, Some(grad)),
+            Some(kernels) => {
+                let mut pairs =
+                    super::traveltime_device::DevicePairs::new(kernels, &self.forward_mesh().shape);
+                self.pairs_block(&mut pairs, m, Some(cotangent), d, Some(grad))
+            }
             None => crate::physics::value_and_vjp_rows(self, m, cotangent, d, grad, par),
         }
     }
