@@ -46,6 +46,19 @@ pub struct DispersionBatch {
 }
 
 impl DispersionBatch {
+    /// A batch of `members` × `queries` for models of `layers` layers, nothing computed yet.
+    pub fn new(members: usize, queries: usize, layers: usize) -> Self {
+        Self {
+            members,
+            queries,
+            layers,
+            phase: Vec::new(),
+            group: Vec::new(),
+            phase_gradient: Vec::new(),
+            group_gradient: Vec::new(),
+        }
+    }
+
     /// Index of (member, query) in the value arrays.
     pub fn at(&self, member: usize, query: usize) -> usize {
         member * self.queries + query
@@ -154,15 +167,7 @@ impl DispersionKernels {
         }
         let members = models.len() / (4 * layers);
         let n = members * queries.len();
-        let mut batch = DispersionBatch {
-            members,
-            queries: queries.len(),
-            layers,
-            phase: Vec::new(),
-            group: Vec::new(),
-            phase_gradient: Vec::new(),
-            group_gradient: Vec::new(),
-        };
+        let mut batch = DispersionBatch::new(members, queries.len(), layers);
         if n == 0 {
             return Ok(batch);
         }

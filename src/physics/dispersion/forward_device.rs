@@ -216,15 +216,7 @@ mod tests {
         let forward = DispersionForward::new(models[0].clone(), curves, Parameterization::All);
         let (queries, group) = forward.device_queries();
         let layers = models[0].n_layers();
-        let mut batch = DispersionBatch {
-            members: models.len(),
-            queries: queries.len(),
-            layers,
-            phase: Vec::new(),
-            group: Vec::new(),
-            phase_gradient: Vec::new(),
-            group_gradient: Vec::new(),
-        };
+        let mut batch = DispersionBatch::new(models.len(), queries.len(), layers);
         for m in &models {
             for &(w, period, mode) in &queries {
                 let wave = if w == LOVE {

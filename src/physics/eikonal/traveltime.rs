@@ -313,12 +313,8 @@ impl<const D: usize, G: Geometry<D>> ForwardModel for TravelTime<D, G> {
         d: ndarray::ArrayViewMut2<f64>,
         par: crate::core::parallel::Par,
     ) -> Vec<Result<(), PhysicsError>> {
-        match &self.device {
-            Some(kernels) => {
-                let mut pairs =
-                    super::traveltime_device::DevicePairs::new(kernels, &self.forward_mesh().shape);
-                self.pairs_block(&mut pairs, m, None, d, None)
-            }
+        match self.device_pairs() {
+            Some(mut pairs) => self.pairs_block(&mut pairs, m, None, d, None),
             None => crate::physics::forward_rows(self, m, d, par),
         }
     }
@@ -332,12 +328,8 @@ impl<const D: usize, G: Geometry<D>> ForwardModel for TravelTime<D, G> {
         grad: ndarray::ArrayViewMut2<f64>,
         par: crate::core::parallel::Par,
     ) -> Vec<Result<(), PhysicsError>> {
-        match &self.device {
-            Some(kernels) => {
-                let mut pairs =
-                    super::traveltime_device::DevicePairs::new(kernels, &self.forward_mesh().shape);
-                self.pairs_block(&mut pairs, m, Some(cotangent), d, Some(grad))
-            }
+        match self.device_pairs() {
+            Some(mut pairs) => self.pairs_block(&mut pairs, m, Some(cotangent), d, Some(grad)),
             None => crate::physics::value_and_vjp_rows(self, m, cotangent, d, grad, par),
         }
     }

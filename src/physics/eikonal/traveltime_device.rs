@@ -91,6 +91,12 @@ fn pad<const D: usize>(v: [f64; D], fill: f64) -> [f64; 3] {
 }
 
 impl<const D: usize, G: Geometry<D>> TravelTime<D, G> {
+    /// The device's pair solver for this model's forward mesh, when it has one.
+    pub(super) fn device_pairs(&self) -> Option<DevicePairs<'_>> {
+        let kernels = self.device.as_deref()?;
+        Some(DevicePairs::new(kernels, &self.forward_mesh().shape))
+    }
+
     /// Data (and with `cotangent`, gradients) of every member of `m` in one batch of `solver`
     /// (the device's: [`DevicePairs`]); per member, why it failed.
     pub(super) fn pairs_block(
