@@ -130,10 +130,6 @@ impl DispersionKernels {
         })
     }
 
-    pub fn gpu(&self) -> &Arc<Gpu> {
-        &self.gpu
-    }
-
     /// Dispersion curves of a batch: `models` holds members × layers × 4 values, each layer's
     /// (thickness km, vp, vs km/s, rho g/cm³) top down with the half-space last, as
     /// `LayeredModel::rows` (checked models: 0 < vs < vp, rho > 0, thickness > 0 above the

@@ -235,11 +235,6 @@ impl WaveStep {
         Ok(step)
     }
 
-    /// Fields per batch.
-    pub fn batch(&self) -> usize {
-        self.batch
-    }
-
     /// Replaces w = dt² v²: the storage length (shared by the batch) or `batch` times it.
     pub fn set_weights(&mut self, w: &[f32]) -> Result<(), GpuError> {
         let n = self.geometry.len();
