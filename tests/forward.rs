@@ -4,8 +4,9 @@
 
 mod common;
 
-use geobayes::core::config::{Mode, load, validate};
+use geobayes::core::config::{Mode, load};
 use geobayes::core::parallel::Par;
+use geobayes::inference::validate;
 use geobayes::posterior::{LogDensity, Posterior};
 use ndarray::{Array1, Array2};
 use ndarray_npy::WriteNpyExt;

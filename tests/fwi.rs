@@ -89,7 +89,8 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 /// round-off; k = 3 is the full evaluation).
 #[test]
 fn shot_mini_batches_average_to_the_full_likelihood_and_gradient() {
-    use geobayes::core::config::{Mode, load, spec::InitSpec, validate};
+    use geobayes::core::config::{Mode, load, spec::InitSpec};
+    use geobayes::inference::validate;
     use geobayes::posterior::{Batch, LogDensity, Posterior};
     let path = repo().join("configs/fwi_small_svgd.yaml");
     let (raw, text) = load(&path, &[]).unwrap();

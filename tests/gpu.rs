@@ -368,8 +368,9 @@ fn shot_gradients_match_the_cpu_path() {
 /// the gradient of ½‖d − d_obs‖² ≤ 1e-4 relative, and with half the shots (a mini-batch).
 #[test]
 fn fwi_on_the_gpu_matches_the_cpu_path() {
-    use geobayes::core::config::{Mode, load, validate};
+    use geobayes::core::config::{Mode, load};
     use geobayes::gpu::{Device, Family};
+    use geobayes::inference::validate;
     use geobayes::posterior::build_forward_model;
     let device = match Device::open(None, &[Family::Wave]) {
         Ok(d) => d,
@@ -436,9 +437,10 @@ fn block_matches_the_cpu_path(
     gradient_tolerance: f64,
 ) {
     use geobayes::core::config::spec::InitSpec;
-    use geobayes::core::config::{Mode, load, validate};
+    use geobayes::core::config::{Mode, load};
     use geobayes::core::parallel::Par;
     use geobayes::gpu::Device;
+    use geobayes::inference::validate;
     use geobayes::posterior::{Posterior, build_forward_model};
     let device = match Device::open(None, &[family]) {
         Ok(d) => d,

@@ -6,7 +6,7 @@ use ndarray::Array1;
 use rand_distr::StandardNormal;
 
 use super::{Command, Failure, Phase};
-use crate::core::config::spec::{MethodSpec, RunSpec};
+use crate::core::config::spec::RunSpec;
 use crate::core::config::{self, Mode};
 use crate::core::error::{Error, Result};
 use crate::core::io::arrays::{read_array, write_values};
@@ -159,7 +159,7 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
 
 fn load(path: &Path, overrides: &[String], mode: Mode) -> Result<RunSpec> {
     let (raw, text) = config::load(path, overrides)?;
-    config::validate(&raw, path, &text, mode)
+    crate::inference::validate(&raw, path, &text, mode)
 }
 
 fn describe(spec: &RunSpec) -> String {
@@ -172,16 +172,7 @@ fn describe(spec: &RunSpec) -> String {
         p.data().sigma.len()
     );
     if let Some(m) = &spec.method {
-        let detail = match m {
-            MethodSpec::Svgd(s) => {
-                format!("{} particles × {} iterations", s.n_particles, s.iterations)
-            }
-            MethodSpec::Mh(m) => format!(
-                "{} chains × {} iterations ({} burn-in, thin {})",
-                m.n_chains, m.iterations, m.burn_in, m.thin
-            ),
-        };
-        text.push_str(&format!(", method {} ({detail})", m.kind_name()));
+        text.push_str(&format!(", method {} ({})", m.kind(), m.describe()));
     }
     if let Some(o) = &spec.output {
         text.push_str(&format!(", output {}", o.path.display()));
@@ -196,6 +187,11 @@ fn forward(
     out: &Path,
     noise_seed: Option<u64>,
 ) -> Result<()> {
+    if spec.problem.is_analytic() {
+        return Err(Error::Usage(
+            "an analytic problem has no data to predict: `forward` needs a physics problem (linear, traveltime, dispersion, fwi)".into(),
+        ));
+    }
     let n = spec.problem.n_params();
     let m = match model {
         Some(path) => {

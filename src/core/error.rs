@@ -13,11 +13,17 @@ use std::path::PathBuf;
 pub struct ConfigIssue {
     pub key: String,
     pub message: String,
+    /// The line of the config file where the key (or its nearest parent) is written.
+    pub line: Option<usize>,
 }
 
 impl fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
+        write!(f, "{}: {}", self.key, self.message)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        Ok(())
     }
 }
 

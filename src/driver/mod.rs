@@ -1,21 +1,26 @@
 //! The one run loop for every method: build the posterior and the method, `init` (or restore a
-//! checkpoint), then `step` until the last iteration, telling the observers (progress, checkpoint)
-//! after each step, and finally write the result file. Rank 0 writes; every rank runs the loop.
+//! checkpoint), then `step` until the last iteration or until the method converges, applying
+//! the run policy (failed members) and telling the observers (progress, checkpoint) after each
+//! step, and finally write the result file from the method's typed output. Rank 0 writes; every
+//! rank runs the loop.
 
 mod observers;
+mod policy;
 mod record;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::core::config::spec::{InitSpec, MethodSpec, RunSpec};
+use crate::core::config::spec::{InitSpec, RunSpec};
 use crate::core::error::{Error, Result};
+use crate::core::io::names::Trace;
 use crate::core::io::output::{History, Status};
 use crate::core::io::results::read_checkpoint;
-use crate::core::parallel::{Comm, Partition};
-use crate::inference::{RunContext, StepStats, build_method};
+use crate::core::parallel::{Comm, Par, Partition};
+use crate::inference::{RunContext, StepStats};
 use crate::posterior::{LogDensity, Posterior};
 use observers::{CheckpointWriter, Observer, Progress, StepEvent};
+pub use policy::{RunTotals, Termination};
 pub use record::{RecordInputs, build_record};
 
 /// How `run` starts.
@@ -33,18 +38,19 @@ pub struct RunOutcome {
     pub output: PathBuf,
     pub iterations: usize,
     pub wall_seconds: f64,
+    pub termination: Termination,
 }
 
-impl History {
-    fn push(&mut self, stats: &StepStats, wall_time: f64) {
-        self.misfit.push(stats.misfit);
-        self.lp_mean.push(stats.lp_mean);
-        self.step_size.push(stats.step_size.unwrap_or(f64::NAN));
-        self.bandwidth.push(stats.bandwidth.unwrap_or(f64::NAN));
-        self.acceptance.push(stats.acceptance.unwrap_or(f64::NAN));
-        self.n_failed.push(stats.n_failed as f64);
-        self.wall_time.push(wall_time);
-    }
+/// The history row of a step: misfit, mean lp, the method's traces, failures and wall time.
+fn trace_row(stats: &StepStats, wall_time: f64) -> Vec<(Trace, f64)> {
+    let mut row = vec![
+        (Trace::Misfit, stats.misfit),
+        (Trace::LpMean, stats.lp_mean),
+    ];
+    row.extend(stats.traces.iter().copied());
+    row.push((Trace::NFailed, stats.n_failed as f64));
+    row.push((Trace::WallTime, wall_time));
+    row
 }
 
 /// Runs the inference described by `spec` on the ranks of `comm`.
@@ -59,42 +65,48 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         .as_ref()
         .ok_or_else(|| Error::Usage("`run` needs an `output` block".into()))?;
     let posterior = Posterior::from_spec_on(spec, options.device.as_ref())?;
-    let mut method = build_method(method_spec, posterior.dim());
-    let init = match method_spec {
-        MethodSpec::Svgd(s) => &s.init,
-        MethodSpec::Mh(m) => &m.init,
+    let mut method = crate::inference::build(method_spec, posterior.dim());
+    let members = method_spec.members();
+    let checkpoint = options
+        .resume
+        .then(|| read_checkpoint(&output.path))
+        .transpose()?;
+    // Initial members only for a fresh start (a resume must not repeat their solves).
+    let initial = match (&checkpoint, &members.init) {
+        (Some(_), _) | (None, InitSpec::ByMethod) => ndarray::Array2::zeros((0, posterior.dim())),
+        (None, InitSpec::Prior) => admissible_prior_draws(&posterior, spec.seed, members.n, comm)?,
+        (None, init) => posterior.initial_members(init, spec.seed, members.n),
     };
-    let initial = match init {
-        InitSpec::Prior => admissible_prior_draws(&posterior, spec.seed, method.n_members(), comm)?,
-        InitSpec::Members(_) => posterior.initial_members(init, spec.seed, method.n_members()),
-    };
-    let mut ctx = RunContext::new(
-        &posterior,
-        comm,
-        spec.seed,
-        initial,
-        posterior.prior().unconstrained_std(),
-    )
-    .with_batch_size(spec.problem.batch_size());
-
-    let (first, mut history) = if options.resume {
-        let cp = read_checkpoint(&output.path)?;
-        if cp.config_hash != spec.source.hash {
-            return Err(Error::Usage(format!(
-                "{}: the checkpoint was written with another configuration (hash {} ≠ {}); resume with the same config, or run without --resume to start over",
-                output.path.display(),
-                cp.config_hash,
-                spec.source.hash
-            )));
-        }
-        method.restore(&cp.state)?;
-        (cp.next_iteration, cp.history)
+    let par = if spec.parallel.threads == 1 {
+        Par::Seq
     } else {
-        method.init(&mut ctx)?;
-        (0, History::default())
+        Par::Rayon
+    };
+    let mut ctx = RunContext::new(&posterior, comm, par, spec.seed, initial)
+        .with_batch_size(spec.problem.batch_size());
+
+    let mut totals = RunTotals::new(method_spec.as_ref());
+    let (first, mut history) = match checkpoint {
+        Some(cp) => {
+            if cp.config_hash != spec.source.hash {
+                return Err(Error::Usage(format!(
+                    "{}: the checkpoint was written with another configuration (hash {} ≠ {}); resume with the same config, or run without --resume to start over",
+                    output.path.display(),
+                    cp.config_hash,
+                    spec.source.hash
+                )));
+            }
+            method.restore(&cp.state)?;
+            totals.restore(&cp.state)?;
+            (cp.next_iteration, cp.history)
+        }
+        None => {
+            method.init(&mut ctx)?;
+            (0, History::default())
+        }
     };
 
-    let total = method.iterations();
+    let total = method_spec.iterations();
     let mut observers: Vec<Box<dyn Observer + '_>> = Vec::new();
     if comm.is_root() {
         observers.push(Box::new(Progress::new(output.progress, total, first)));
@@ -108,23 +120,40 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
             )));
         }
     }
+    let mut termination = Termination::IterationsDone;
+    let mut done = total;
     for t in first..total {
         ctx.set_iteration(t);
         let stats = method.step(&mut ctx)?;
-        history.push(&stats, started.elapsed().as_secs_f64());
+        history.push(&trace_row(&stats, started.elapsed().as_secs_f64()));
+        totals.after_step(t, &stats, members.max_failed_fraction)?;
+        let last = t + 1 == total || stats.converged;
+        // A collective: every rank counts at the same steps.
+        let checkpoint_due =
+            output.checkpoint_every > 0 && (t + 1).is_multiple_of(output.checkpoint_every);
+        if checkpoint_due || last {
+            totals.set_solves(ctx.solve_counts());
+        }
         let event = StepEvent {
             iteration: t,
             total,
             stats: &stats,
             history: &history,
             method: method.as_ref(),
+            totals: &totals,
             elapsed: started.elapsed().as_secs_f64(),
         };
         for observer in &mut observers {
             observer.after_step(&event)?;
         }
+        if stats.converged {
+            termination = Termination::Converged;
+            done = t + 1;
+            break;
+        }
     }
     method.finish(&mut ctx)?;
+    totals.set_solves(ctx.solve_counts());
     for observer in &mut observers {
         observer.after_run()?;
     }
@@ -133,11 +162,12 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         let record = build_record(&RecordInputs {
             spec,
             posterior: &posterior,
-            samples: method.samples(),
-            method_name: method.name(),
+            output: method.output(),
             history: &history,
             status: Status::Complete,
-            iterations_done: total,
+            iterations_done: done,
+            termination: termination.as_str(),
+            solves: totals.solves(),
             n_ranks: comm.size(),
             wall_seconds,
             checkpoint: None,
@@ -146,8 +176,9 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
     }
     Ok(RunOutcome {
         output: output.path.clone(),
-        iterations: total,
+        iterations: done,
         wall_seconds,
+        termination,
     })
 }
 

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::policy::RunTotals;
 use super::record::{RecordInputs, build_record};
 use crate::core::config::spec::{ProgressMode, RunSpec};
 use crate::core::error::Result;
 use crate::core::io::output::{History, Status};
 use crate::core::testing_hooks;
-use crate::inference::{Method, StepStats};
+use crate::inference::{Method, StepStats, Trace};
 use crate::posterior::Posterior;
 
 pub struct StepEvent<'a> {
@@ -21,6 +22,8 @@ pub struct StepEvent<'a> {
     pub stats: &'a StepStats,
     pub history: &'a History,
     pub method: &'a dyn Method,
+    /// The run policy's counters (solves counted at checkpoint steps and the last).
+    pub totals: &'a RunTotals,
     pub elapsed: f64,
 }
 
@@ -71,10 +74,13 @@ impl Progress {
 
 fn describe(stats: &StepStats) -> String {
     let mut text = format!("misfit {:.4}", stats.misfit);
-    if let Some(a) = stats.acceptance {
+    if let Some(e) = stats.trace(Trace::Elbo) {
+        text.push_str(&format!(" elbo {e:.4}"));
+    }
+    if let Some(a) = stats.trace(Trace::Acceptance) {
         text.push_str(&format!(" acc {a:.2}"));
     }
-    if let Some(s) = stats.step_size {
+    if let Some(s) = stats.trace(Trace::StepSize) {
         text.push_str(&format!(" step {s:.3e}"));
     }
     if stats.n_failed > 0 {
@@ -150,17 +156,20 @@ impl Observer for CheckpointWriter<'_> {
         if !done.is_multiple_of(self.every) || done >= e.total {
             return Ok(());
         }
+        let mut state = e.method.checkpoint();
+        e.totals.save(&mut state);
         let record = build_record(&RecordInputs {
             spec: self.spec,
             posterior: self.posterior,
-            samples: e.method.samples(),
-            method_name: e.method.name(),
+            output: e.method.output(),
             history: e.history,
             status: Status::Checkpoint,
             iterations_done: done,
+            termination: "",
+            solves: e.totals.solves(),
             n_ranks: self.n_ranks,
             wall_seconds: e.elapsed,
-            checkpoint: Some((done, e.method.checkpoint())),
+            checkpoint: Some((done, state)),
         });
         record.write(&self.path)?;
         testing_hooks::after_checkpoint();

@@ -7,19 +7,22 @@ use crate::core::config::spec::{ProblemSpec, RunSpec};
 use crate::core::io::names::var;
 use crate::core::io::output::{History, Provenance, RunRecord, Status, Summary};
 use crate::core::state::MethodState;
-use crate::inference::Samples;
 use crate::inference::diagnostics::convergence::{ess_bulk, rank_rhat};
 use crate::inference::diagnostics::stats::{mean_std, quantile_sorted};
+use crate::inference::{MethodOutput, Space};
 use crate::posterior::{Posterior, param_coordinates};
 
 pub struct RecordInputs<'a> {
     pub spec: &'a RunSpec,
     pub posterior: &'a Posterior,
-    pub samples: Samples,
-    pub method_name: &'static str,
+    pub output: MethodOutput,
     pub history: &'a History,
     pub status: Status,
     pub iterations_done: usize,
+    /// Why the loop stopped (empty in a checkpoint).
+    pub termination: &'static str,
+    /// Forward and adjoint solves so far, all ranks.
+    pub solves: (u64, u64),
     pub n_ranks: usize,
     pub wall_seconds: f64,
     pub checkpoint: Option<(usize, MethodState)>,
@@ -56,21 +59,26 @@ fn summarise(m: &Array3<f64>) -> Summary {
 }
 
 pub fn build_record(input: &RecordInputs) -> RunRecord {
-    let samples = &input.samples;
-    let (chains, draws, p) = samples.draws.dim();
-    let flat = samples
-        .draws
-        .to_shape((chains * draws, p))
-        .expect("contiguous draws")
-        .to_owned();
-    let m = input
-        .posterior
-        .to_physical(flat.view())
-        .into_shape_with_order((chains, draws, p))
-        .expect("same size");
+    let output = &input.output;
+    let (chains, draws, p) = output.draws.dim();
+    let m = match output.space {
+        Space::Physical => output.draws.clone(),
+        Space::Unconstrained => {
+            let flat = output
+                .draws
+                .to_shape((chains * draws, p))
+                .expect("contiguous draws")
+                .to_owned();
+            input
+                .posterior
+                .to_physical(flat.view())
+                .into_shape_with_order((chains, draws, p))
+                .expect("same size")
+        }
+    };
     let mut summary = summarise(&m);
 
-    if samples.accepted.is_some() && chains >= 2 && draws >= 4 {
+    if output.independent_chains && chains >= 2 && draws >= 4 {
         let mut rhat = Array1::zeros(p);
         let mut ess = Array1::zeros(p);
         for j in 0..p {
@@ -85,7 +93,8 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
     let final_record = input.status == Status::Complete;
     let forward = input.posterior.forward_model();
     let mean_model = summary.mean.clone();
-    let mean_ok = summary.n_samples > 0 && mean_model.iter().all(|v| v.is_finite());
+    let mean_ok =
+        summary.n_samples > 0 && forward.n_data() > 0 && mean_model.iter().all(|v| v.is_finite());
     let predictive_mean = (final_record && mean_ok)
         .then(|| {
             let mut d = Array1::zeros(forward.n_data());
@@ -108,25 +117,35 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
         status: input.status,
         provenance: Provenance {
             name: spec.name.clone(),
-            method: input.method_name.to_string(),
+            method: spec
+                .method
+                .as_ref()
+                .map(|m| m.kind().to_string())
+                .unwrap_or_default(),
             problem: spec.problem.kind_name().to_string(),
             n_ranks: input.n_ranks,
             seed: spec.seed,
             config_hash: spec.source.hash.clone(),
-            n_members: spec.method.as_ref().map(|m| m.n_members()).unwrap_or(0),
+            n_members: spec.method.as_ref().map(|m| m.members().n).unwrap_or(0),
             iterations: spec.method.as_ref().map(|m| m.iterations()).unwrap_or(0),
             iterations_done: input.iterations_done,
             wall_seconds: input.wall_seconds,
+            termination: input.termination.to_string(),
+            forward_calls: input.solves.0,
+            adjoint_calls: input.solves.1,
             config_resolved: spec.source.resolved.clone(),
             config_source: spec.source.text.clone(),
         },
         m,
         param_coords: param_coordinates(&spec.problem),
-        lp: samples.lp.clone(),
-        log_likelihood: samples.log_likelihood.clone(),
-        accepted: samples.accepted.clone(),
-        acceptance_rate: samples.acceptance_rate.clone(),
-        n_failed: samples.n_failed.clone(),
+        draw_stats: output.draw_stats.clone(),
+        chain_stats: output.chain_stats.clone(),
+        kept: output.kept.clone(),
+        evidence: output
+            .evidence
+            .iter()
+            .map(|e| (e.estimator.to_string(), e.log_z, e.error))
+            .collect(),
         observed: input
             .posterior
             .likelihood()

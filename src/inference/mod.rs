@@ -1,51 +1,113 @@
 //! Inference methods and their diagnostics. Every method is driven by the one loop of `driver`
-//! through the `Method` trait: `init` once, `step` per iteration, `samples` for the output and
-//! `checkpoint`/`restore` for resuming. Methods never print, never open files and never call MPI
-//! directly: collectives go through `RunContext`, and what happened in a step comes back as
-//! `StepStats`.
+//! through the [`Method`] trait: `init` once, `step` per iteration, `output` for the result
+//! file and `checkpoint`/`restore` for resuming. Methods never print, never open files and
+//! never call MPI directly: collectives go through [`RunContext`], what happened in a step
+//! comes back as [`StepStats`], and what the result holds as a typed [`MethodOutput`].
+//!
+//! A method is one folder under `methods/` (its config with defaults, its validation into a
+//! checked spec, its `build`, its step and its tests) plus one line in the registry
+//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`.
 
 pub mod context;
 pub mod diagnostics;
-pub mod mcmc;
-pub mod vi;
+pub mod methods;
+pub mod optim;
+mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
 
-use ndarray::{Array1, Array2, Array3};
+use std::path::Path;
 
-use crate::core::config::spec::MethodSpec;
+use ndarray::{Array1, Array3};
+
+use crate::core::config::raw::RawConfig;
+use crate::core::config::spec::{CheckedMethod, RunSpec};
+use crate::core::config::{MethodCheck, Mode};
 use crate::core::error::Result;
+pub use crate::core::io::names::Trace;
+pub use crate::core::io::output::{DrawValues, KeptGroup};
 pub use crate::core::state::MethodState;
 pub use context::RunContext;
+pub use methods::build;
 
-/// What one iteration did, for observers (progress, history).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Validates a raw config for `mode` with the registered methods.
+pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -> Result<RunSpec> {
+    crate::core::config::validate_with(raw, config_path, source, mode, &methods::Registry)
+}
+
+/// A method's config block: serde (`deny_unknown_fields`, defaults beside the fields), checked
+/// into its spec, which builds the method. The registry lists each implementor once.
+pub trait MethodConfig: serde::Serialize + serde::de::DeserializeOwned {
+    type Spec: CheckedMethod + Clone;
+    /// Checks the block; problems go to `cx.issues` with keys relative to `method`.
+    fn check(&self, cx: &mut MethodCheck) -> Option<Self::Spec>;
+    /// The method for a target of dimension `dim`.
+    fn build(spec: &Self::Spec, dim: usize) -> Box<dyn Method>;
+}
+
+/// What one iteration did, for the run policy and the observers (progress, history).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepStats {
     /// Mean χ²/N over the members that did not fail (NaN without a likelihood).
     pub misfit: f64,
     /// Mean log posterior over the members that did not fail.
     pub lp_mean: f64,
-    pub step_size: Option<f64>,
-    pub bandwidth: Option<f64>,
-    pub acceptance: Option<f64>,
+    /// Members whose forward model was run in this step, and how many of them failed.
+    pub n_evaluated: usize,
     pub n_failed: usize,
+    /// Further traces of the step (step size, bandwidth, acceptance, ELBO, ...).
+    pub traces: Vec<(Trace, f64)>,
+    /// The method has converged: the loop stops after this step.
+    pub converged: bool,
 }
 
-/// The ensemble a method holds, in the unconstrained space: (chain, draw, param).
+impl StepStats {
+    pub fn trace(&self, trace: Trace) -> Option<f64> {
+        self.traces
+            .iter()
+            .find(|(t, _)| *t == trace)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// The space of a method's draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// The unconstrained space the posterior is written in (the driver maps them to physical
+    /// units).
+    Unconstrained,
+    /// Physical units already (RJ-McMC's projected grid models).
+    Physical,
+}
+
+/// A log-evidence estimate (`evidence/`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceEstimate {
+    pub estimator: &'static str,
+    pub log_z: f64,
+    pub error: f64,
+}
+
+/// What a method's result holds; the driver writes it under DESIGN.md's names.
 #[derive(Debug, Clone)]
-pub struct Samples {
+pub struct MethodOutput {
+    /// (chain, draw, param) in `space`.
     pub draws: Array3<f64>,
-    pub lp: Array2<f64>,
-    pub log_likelihood: Array2<f64>,
-    pub n_failed: Array2<i64>,
-    pub accepted: Option<Array2<i8>>,
-    pub acceptance_rate: Option<Array1<f64>>,
+    pub space: Space,
+    /// `sample_stats/` per (chain, draw), in file order (lp, log_likelihood, n_failed, ...).
+    pub draw_stats: Vec<(&'static str, DrawValues)>,
+    /// `sample_stats/` per chain (acceptance_rate).
+    pub chain_stats: Vec<(&'static str, Array1<f64>)>,
+    /// The chains are independent Markov chains, so R-hat and ESS apply (not for
+    /// interacting particles).
+    pub independent_chains: bool,
+    /// Groups to keep in the result (variational parameters, trained weights).
+    pub kept: Vec<KeptGroup>,
+    /// Log-evidence estimates.
+    pub evidence: Vec<EvidenceEstimate>,
 }
 
 pub trait Method {
-    /// Short name (`svgd`, `mh`), stored in the result file.
-    fn name(&self) -> &'static str;
-    fn n_members(&self) -> usize;
-    /// Total iterations of the run.
-    fn iterations(&self) -> usize;
     /// Sets up the initial state (called only on a fresh start, never on resume).
     fn init(&mut self, ctx: &mut RunContext) -> Result<()>;
     /// One iteration; `ctx.iteration()` is its index.
@@ -54,19 +116,11 @@ pub trait Method {
     fn finish(&mut self, _ctx: &mut RunContext) -> Result<()> {
         Ok(())
     }
-    /// What the output holds now.
-    fn samples(&self) -> Samples;
+    /// What the result holds now.
+    fn output(&self) -> MethodOutput;
     /// Everything needed to resume after the last completed iteration.
     fn checkpoint(&self) -> MethodState;
     fn restore(&mut self, state: &MethodState) -> Result<()>;
-}
-
-/// The method of a checked spec, for a target of dimension `dim`.
-pub fn build_method(spec: &MethodSpec, dim: usize) -> Box<dyn Method> {
-    match spec {
-        MethodSpec::Svgd(s) => Box::new(vi::svgd::Svgd::new(s.clone(), dim)),
-        MethodSpec::Mh(m) => Box::new(mcmc::mh::MetropolisHastings::new(m.clone(), dim)),
-    }
 }
 
 /// Mean of the values of the members that did not fail (NaN when all failed).

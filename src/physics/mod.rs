@@ -4,6 +4,7 @@
 //!
 //! Units: km, s, km/s. Arrays are C-ordered with x fastest.
 
+pub mod analytic;
 pub mod dispersion;
 pub mod eikonal;
 pub mod linear;

@@ -4,6 +4,8 @@
 //! members in parallel with rayon), a mini-batch of data groups member by member. Each member
 //! goes through the same operations either way, so its bits do not depend on the block.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
 use rayon::prelude::*;
 
@@ -11,7 +13,7 @@ use super::likelihood::GaussianLikelihood;
 use super::prior::Prior;
 use super::transform::Transform;
 use super::{Batch, Evaluation, LogDensity};
-use crate::core::config::spec::{InitSpec, LikelihoodKind, RunSpec};
+use crate::core::config::spec::{InitSpec, LikelihoodKind, ProblemSpec, RunSpec, TargetSpec};
 use crate::core::error::{Error, Result};
 use crate::core::parallel::Par;
 use crate::physics::ForwardModel;
@@ -20,7 +22,58 @@ pub struct Posterior {
     prior: Prior,
     transform: Transform,
     likelihood: Option<GaussianLikelihood>,
+    /// An analytic log-likelihood instead of data (the `analytic` problem kind).
+    target: Option<TargetSpec>,
     forward: Box<dyn ForwardModel>,
+    /// Members whose forward model ran (with or without its adjoint), and adjoints run.
+    forward_calls: AtomicU64,
+    adjoint_calls: AtomicU64,
+}
+
+/// One member's gradient rows: the total and its prior (with the Jacobian) and likelihood
+/// parts, each w.r.t. the unconstrained x.
+struct GradRows<'a> {
+    total: ArrayViewMut1<'a, f64>,
+    prior: ArrayViewMut1<'a, f64>,
+    likelihood: ArrayViewMut1<'a, f64>,
+}
+
+impl GradRows<'_> {
+    fn zero(&mut self) {
+        self.total.fill(0.0);
+        self.prior.fill(0.0);
+        self.likelihood.fill(0.0);
+    }
+}
+
+/// The gradient arrays of a block of members.
+struct GradArrays {
+    total: Array2<f64>,
+    prior: Array2<f64>,
+    likelihood: Array2<f64>,
+}
+
+impl GradArrays {
+    fn zeros(n: usize, p: usize) -> Self {
+        GradArrays {
+            total: Array2::zeros((n, p)),
+            prior: Array2::zeros((n, p)),
+            likelihood: Array2::zeros((n, p)),
+        }
+    }
+
+    fn rows(&mut self) -> Vec<GradRows<'_>> {
+        self.total
+            .axis_iter_mut(Axis(0))
+            .zip(self.prior.axis_iter_mut(Axis(0)))
+            .zip(self.likelihood.axis_iter_mut(Axis(0)))
+            .map(|((total, prior), likelihood)| GradRows {
+                total,
+                prior,
+                likelihood,
+            })
+            .collect()
+    }
 }
 
 /// The data of a mini-batch: which groups the forward model runs, and each datum's weight
@@ -34,6 +87,7 @@ struct Selection {
 /// One member's values before they are packed into an `Evaluation`.
 struct MemberValue {
     log_prob: f64,
+    log_prior: f64,
     log_likelihood: f64,
     misfit: f64,
     failed: bool,
@@ -55,6 +109,11 @@ impl Posterior {
             .as_ref()
             .ok_or_else(|| Error::Usage("this command needs a `prior` block".into()))?;
         let forward = super::build_forward_model(&spec.problem, device);
+        let prior = Prior::new(prior_spec);
+        if let ProblemSpec::Analytic(a) = &spec.problem {
+            let target = (spec.likelihood == LikelihoodKind::Gaussian).then(|| a.target.clone());
+            return Ok(Self::new(prior, None, forward).with_target(target));
+        }
         let likelihood = match spec.likelihood {
             LikelihoodKind::None => None,
             LikelihoodKind::Gaussian => {
@@ -67,7 +126,17 @@ impl Posterior {
                 Some(GaussianLikelihood::new(observed, data.sigma.clone()))
             }
         };
-        Ok(Self::new(Prior::new(prior_spec), likelihood, forward))
+        Ok(Self::new(prior, likelihood, forward))
+    }
+
+    /// The posterior with an analytic log-likelihood (no data).
+    pub fn with_target(mut self, target: Option<TargetSpec>) -> Self {
+        assert!(
+            target.is_none() || self.likelihood.is_none(),
+            "a target replaces the data's likelihood"
+        );
+        self.target = target;
+        self
     }
 
     pub fn new(
@@ -92,7 +161,50 @@ impl Posterior {
             prior,
             transform,
             likelihood,
+            target: None,
             forward,
+            forward_calls: AtomicU64::new(0),
+            adjoint_calls: AtomicU64::new(0),
+        }
+    }
+
+    pub fn transform(&self) -> &Transform {
+        &self.transform
+    }
+
+    /// Forward and adjoint solves this process has run so far.
+    pub fn solve_counts(&self) -> (u64, u64) {
+        (
+            self.forward_calls.load(Ordering::Relaxed),
+            self.adjoint_calls.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Counts `n` members' forward solves (and their adjoints, with the gradient).
+    fn count_solves(&self, n: usize, with_grad: bool) {
+        if self.likelihood.is_some() || self.target.is_some() {
+            self.forward_calls.fetch_add(n as u64, Ordering::Relaxed);
+            if with_grad {
+                self.adjoint_calls.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Evaluates every row on `par`, with the likelihood of `batch` when given.
+    pub fn evaluate_on(
+        &self,
+        x: ArrayView2<f64>,
+        with_grad: bool,
+        par: Par,
+        batch: Option<&Batch>,
+    ) -> Result<Evaluation> {
+        self.check_members(x)?;
+        match batch {
+            Some(batch) if self.likelihood.is_some() => {
+                let selection = self.selection(batch);
+                Ok(self.evaluate_selection(x, with_grad, par, Some(&selection)))
+            }
+            _ => Ok(self.evaluate_par(x, with_grad, par)),
         }
     }
 
@@ -123,7 +235,7 @@ impl Posterior {
         let mut x = Array2::zeros((n_members, self.dim()));
         for (i, mut row) in x.axis_iter_mut(Axis(0)).enumerate() {
             let m = match init {
-                InitSpec::Prior => self.prior.draw_marginals(seed, i, 0),
+                InitSpec::Prior | InitSpec::ByMethod => self.prior.draw_marginals(seed, i, 0),
                 InitSpec::Members(members) => members.row(i).to_owned(),
             };
             row.assign(&self.transform.to_unconstrained(m.view()));
@@ -196,15 +308,22 @@ impl Posterior {
     fn evaluate_member(
         &self,
         x: ArrayView1<f64>,
-        grad: Option<ArrayViewMut1<f64>>,
+        grad: Option<GradRows>,
         selection: Option<&Selection>,
     ) -> MemberValue {
         let want_grad = grad.is_some();
         let mut grad = grad;
-        let (lp_prior, m, dm_dx) = self.prior_part(x, grad.as_mut().map(|g| g.view_mut()));
+        let (lp_prior, m, dm_dx) = self.prior_part(x, grad.as_mut().map(|g| g.total.view_mut()));
+        if let Some(g) = grad.as_mut() {
+            g.prior.assign(&g.total);
+        }
+        if let Some(target) = &self.target {
+            return self.target_member(target, lp_prior, m.view(), dm_dx.view(), grad);
+        }
         let Some(likelihood) = &self.likelihood else {
             return MemberValue {
                 log_prob: lp_prior,
+                log_prior: lp_prior,
                 log_likelihood: 0.0,
                 misfit: f64::NAN,
                 failed: !lp_prior.is_finite(),
@@ -230,9 +349,7 @@ impl Posterior {
                 let mut g_m = Array1::zeros(m.len());
                 lin.vjp_into(cot.view(), g_m.view_mut());
                 if let Some(g) = grad.as_mut() {
-                    for j in 0..m.len() {
-                        g[j] += g_m[j] * dm_dx[j];
-                    }
+                    add_likelihood_gradient(g, g_m.view(), dm_dx.view());
                 }
             })
         } else {
@@ -246,6 +363,47 @@ impl Posterior {
         self.finish_member(lp_prior, d.view(), outcome.is_ok(), grad, selection)
     }
 
+    /// A member's values with an analytic log-likelihood.
+    fn target_member(
+        &self,
+        target: &TargetSpec,
+        lp_prior: f64,
+        m: ArrayView1<f64>,
+        dm_dx: ArrayView1<f64>,
+        grad: Option<GradRows>,
+    ) -> MemberValue {
+        let mut grad = grad;
+        let mut g_m = Array1::zeros(m.len());
+        let log_likelihood = super::problem::target_log_likelihood(target, m, g_m.view_mut());
+        if let Some(g) = grad.as_mut() {
+            add_likelihood_gradient(g, g_m.view(), dm_dx);
+        }
+        let log_prob = lp_prior + log_likelihood;
+        let ok = log_prob.is_finite()
+            && grad
+                .as_ref()
+                .is_none_or(|g| g.total.iter().all(|v| v.is_finite()));
+        if !ok {
+            if let Some(g) = grad.as_mut() {
+                g.zero();
+            }
+            return MemberValue {
+                log_prob: f64::NEG_INFINITY,
+                log_prior: f64::NEG_INFINITY,
+                log_likelihood: f64::NEG_INFINITY,
+                misfit: f64::NAN,
+                failed: true,
+            };
+        }
+        MemberValue {
+            log_prob,
+            log_prior: lp_prior,
+            log_likelihood,
+            misfit: f64::NAN,
+            failed: false,
+        }
+    }
+
     /// A member's values from its prior part (its gradient already in `grad`, the likelihood's
     /// added), its predicted data and whether its forward model succeeded.
     fn finish_member(
@@ -253,7 +411,7 @@ impl Posterior {
         lp_prior: f64,
         d: ArrayView1<f64>,
         forward_ok: bool,
-        grad: Option<ArrayViewMut1<f64>>,
+        grad: Option<GradRows>,
         selection: Option<&Selection>,
     ) -> MemberValue {
         let mut grad = grad;
@@ -279,13 +437,14 @@ impl Posterior {
             && log_prob.is_finite()
             && grad
                 .as_ref()
-                .is_none_or(|g| g.iter().all(|v| v.is_finite()));
+                .is_none_or(|g| g.total.iter().all(|v| v.is_finite()));
         if !ok {
             if let Some(g) = grad.as_mut() {
-                g.fill(0.0);
+                g.zero();
             }
             return MemberValue {
                 log_prob: f64::NEG_INFINITY,
+                log_prior: f64::NEG_INFINITY,
                 log_likelihood: f64::NEG_INFINITY,
                 misfit: f64::NAN,
                 failed: true,
@@ -293,6 +452,7 @@ impl Posterior {
         }
         MemberValue {
             log_prob,
+            log_prior: lp_prior,
             log_likelihood,
             misfit: chi2 / n_misfit as f64,
             failed: false,
@@ -311,44 +471,41 @@ impl Posterior {
         par: Par,
         selection: Option<&Selection>,
     ) -> Evaluation {
+        self.count_solves(x.nrows(), with_grad);
         if selection.is_none() && self.likelihood.is_some() {
             return self.evaluate_block(x, with_grad, par);
         }
-        let n = x.nrows();
-        let mut grad = with_grad.then(|| Array2::zeros((n, self.dim())));
-        let values: Vec<MemberValue> = match (&mut grad, par) {
-            (Some(g), Par::Rayon) => {
-                let rows: Vec<_> = x.axis_iter(Axis(0)).zip(g.axis_iter_mut(Axis(0))).collect();
-                rows.into_par_iter()
-                    .map(|(xi, gi)| self.evaluate_member(xi, Some(gi), selection))
-                    .collect()
-            }
-            (Some(g), Par::Seq) => x
+        let mut grads = with_grad.then(|| GradArrays::zeros(x.nrows(), self.dim()));
+        let rows: Vec<(ArrayView1<f64>, Option<GradRows>)> = match grads.as_mut() {
+            Some(g) => x
                 .axis_iter(Axis(0))
-                .zip(g.axis_iter_mut(Axis(0)))
-                .map(|(xi, gi)| self.evaluate_member(xi, Some(gi), selection))
+                .zip(g.rows().into_iter().map(Some))
                 .collect(),
-            (None, Par::Rayon) => x
-                .axis_iter(Axis(0))
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|xi| self.evaluate_member(xi, None, selection))
-                .collect(),
-            (None, Par::Seq) => x
-                .axis_iter(Axis(0))
-                .map(|xi| self.evaluate_member(xi, None, selection))
-                .collect(),
+            None => x.axis_iter(Axis(0)).map(|xi| (xi, None)).collect(),
         };
-        Self::collect(values, grad)
+        let member =
+            |(xi, gi): (ArrayView1<f64>, Option<GradRows>)| self.evaluate_member(xi, gi, selection);
+        let values: Vec<MemberValue> = match par {
+            Par::Rayon => rows.into_par_iter().map(member).collect(),
+            Par::Seq => rows.into_iter().map(member).collect(),
+        };
+        Self::collect(values, grads)
     }
 
-    fn collect(values: Vec<MemberValue>, grad: Option<Array2<f64>>) -> Evaluation {
+    fn collect(values: Vec<MemberValue>, grads: Option<GradArrays>) -> Evaluation {
+        let (grad, grad_log_prior, grad_log_likelihood) = match grads {
+            Some(g) => (Some(g.total), Some(g.prior), Some(g.likelihood)),
+            None => (None, None, None),
+        };
         Evaluation {
             log_prob: values.iter().map(|v| v.log_prob).collect(),
+            log_prior: values.iter().map(|v| v.log_prior).collect(),
             log_likelihood: values.iter().map(|v| v.log_likelihood).collect(),
             misfit: values.iter().map(|v| v.misfit).collect(),
             failed: values.iter().map(|v| v.failed).collect(),
             grad,
+            grad_log_prior,
+            grad_log_likelihood,
         }
     }
 
@@ -358,7 +515,7 @@ impl Posterior {
     fn evaluate_block(&self, x: ArrayView2<f64>, with_grad: bool, par: Par) -> Evaluation {
         let likelihood = self.likelihood.as_ref().expect("a likelihood");
         let (n, p) = (x.nrows(), self.dim());
-        let mut grad = with_grad.then(|| Array2::zeros((n, p)));
+        let mut grads = with_grad.then(|| GradArrays::zeros(n, p));
         let prior_of = |xi: ArrayView1<f64>| {
             let mut g = with_grad.then(|| Array1::zeros(p));
             let (lp, m, dm_dx) = self.prior_part(xi, g.as_mut().map(|g| g.view_mut()));
@@ -376,13 +533,14 @@ impl Posterior {
         let mut m = Array2::zeros((n, p));
         for (i, (_, mi, _, gi)) in priors.iter().enumerate() {
             m.row_mut(i).assign(mi);
-            if let (Some(grad), Some(gi)) = (grad.as_mut(), gi) {
-                grad.row_mut(i).assign(gi);
+            if let (Some(grads), Some(gi)) = (grads.as_mut(), gi) {
+                grads.total.row_mut(i).assign(gi);
+                grads.prior.row_mut(i).assign(gi);
             }
         }
         let mut d = Array2::zeros((n, self.forward.n_data()));
-        let outcomes = match grad.as_mut() {
-            Some(grad) => {
+        let outcomes = match grads.as_mut() {
+            Some(grads) => {
                 let mut g_m = Array2::zeros((n, p));
                 let gradient =
                     |di: ArrayView1<f64>, ci: ArrayViewMut1<f64>| likelihood.gradient_into(di, ci);
@@ -393,21 +551,20 @@ impl Posterior {
                     g_m.view_mut(),
                     par,
                 );
-                for (i, (_, _, dm_dx, _)) in priors.iter().enumerate() {
+                for (i, ((_, _, dm_dx, _), mut rows)) in priors.iter().zip(grads.rows()).enumerate()
+                {
                     if outcomes[i].is_ok() {
-                        for j in 0..p {
-                            grad[[i, j]] += g_m[[i, j]] * dm_dx[j];
-                        }
+                        add_likelihood_gradient(&mut rows, g_m.row(i), dm_dx.view());
                     }
                 }
                 outcomes
             }
             None => self.forward.forward_batch(m.view(), d.view_mut(), par),
         };
-        let values: Vec<MemberValue> = match grad.as_mut() {
+        let values: Vec<MemberValue> = match grads.as_mut() {
             Some(g) => priors
                 .iter()
-                .zip(g.axis_iter_mut(Axis(0)))
+                .zip(g.rows())
                 .enumerate()
                 .map(|(i, ((lp, ..), gi))| {
                     self.finish_member(*lp, d.row(i), outcomes[i].is_ok(), Some(gi), None)
@@ -421,7 +578,16 @@ impl Posterior {
                 })
                 .collect(),
         };
-        Self::collect(values, grad)
+        Self::collect(values, grads)
+    }
+}
+
+/// Adds the likelihood's gradient w.r.t. m, chained to x by dm/dx, to a member's rows.
+fn add_likelihood_gradient(g: &mut GradRows, g_m: ArrayView1<f64>, dm_dx: ArrayView1<f64>) {
+    for j in 0..g_m.len() {
+        let part = g_m[j] * dm_dx[j];
+        g.likelihood[j] = part;
+        g.total[j] += part;
     }
 }
 
@@ -445,11 +611,131 @@ impl LogDensity for Posterior {
         with_grad: bool,
         batch: &Batch,
     ) -> Result<Evaluation> {
-        self.check_members(x)?;
-        if self.likelihood.is_none() {
-            return self.evaluate(x, with_grad);
+        self.evaluate_on(x, with_grad, Par::Rayon, Some(batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array1, Array2, Axis, s};
+
+    use super::*;
+    use crate::core::config::spec::{Marginals, PriorSpec, SmoothingSpec};
+    use crate::physics::linear::LinearForward;
+
+    /// d = G m with a uniform prior on [1, 3]⁴ and second-order smoothing, so that the
+    /// transform's Jacobian, the smoothing and the likelihood all take part.
+    fn posterior() -> Posterior {
+        let g = Array2::from_shape_fn((5, 4), |(i, j)| ((i * 4 + j) as f64 * 0.37).sin());
+        let prior = Prior::new(&PriorSpec {
+            marginals: Marginals::Uniform {
+                lower: Array1::from_elem(4, 1.0),
+                upper: Array1::from_elem(4, 3.0),
+            },
+            smoothing: Some(SmoothingSpec {
+                order: 2,
+                sigma: 0.5,
+            }),
+            smoothing_blocks: vec![vec![4]],
+        });
+        let likelihood = GaussianLikelihood::new(
+            Array1::from_iter((0..5).map(|i| 0.3 * i as f64)),
+            Array1::from_elem(5, 0.2),
+        );
+        Posterior::new(prior, Some(likelihood), Box::new(LinearForward::new(g)))
+    }
+
+    fn members(n: usize) -> Array2<f64> {
+        Array2::from_shape_fn((n, 4), |(i, j)| ((i * 7 + j) as f64 * 0.91).cos() * 1.5)
+    }
+
+    #[test]
+    fn log_prob_and_its_gradient_are_the_sums_of_their_parts() {
+        let p = posterior();
+        let e = p.evaluate_par(members(3).view(), true, Par::Seq);
+        let (g, gp, gl) = (
+            e.grad.unwrap(),
+            e.grad_log_prior.unwrap(),
+            e.grad_log_likelihood.unwrap(),
+        );
+        for i in 0..3 {
+            assert_eq!(e.log_prob[i], e.log_prior[i] + e.log_likelihood[i]);
+            for j in 0..4 {
+                assert_eq!(g[[i, j]], gp[[i, j]] + gl[[i, j]]);
+            }
         }
-        let selection = self.selection(batch);
-        Ok(self.evaluate_selection(x, with_grad, Par::Rayon, Some(&selection)))
+    }
+
+    #[test]
+    fn each_part_of_the_gradient_matches_central_differences() {
+        let p = posterior();
+        let x = members(2);
+        let e = p.evaluate_par(x.view(), true, Par::Seq);
+        let eps = 1e-6;
+        for i in 0..2 {
+            for j in 0..4 {
+                let mut plus = x.row(i).to_owned().insert_axis(Axis(0));
+                let mut minus = plus.clone();
+                plus[[0, j]] += eps;
+                minus[[0, j]] -= eps;
+                let ep = p.evaluate_par(plus.view(), false, Par::Seq);
+                let em = p.evaluate_par(minus.view(), false, Par::Seq);
+                let fd_prior = (ep.log_prior[0] - em.log_prior[0]) / (2.0 * eps);
+                let fd_lik = (ep.log_likelihood[0] - em.log_likelihood[0]) / (2.0 * eps);
+                let gp = e.grad_log_prior.as_ref().unwrap()[[i, j]];
+                let gl = e.grad_log_likelihood.as_ref().unwrap()[[i, j]];
+                assert!(
+                    (fd_prior - gp).abs() < 1e-6 * (1.0 + gp.abs()),
+                    "prior {i},{j}: {fd_prior} vs {gp}"
+                );
+                assert!(
+                    (fd_lik - gl).abs() < 1e-6 * (1.0 + gl.abs()),
+                    "likelihood {i},{j}: {fd_lik} vs {gl}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_member_has_the_same_bits_alone_and_in_any_block() {
+        let p = posterior();
+        let n = 9;
+        let x = members(n);
+        let whole = p.evaluate_par(x.view(), true, Par::Rayon);
+        for block in [1, 7, n] {
+            for start in (0..n).step_by(block) {
+                let end = (start + block).min(n);
+                let part = p.evaluate_par(x.slice(s![start..end, ..]), true, Par::Seq);
+                for (r, i) in (start..end).enumerate() {
+                    assert_eq!(part.log_prob[r].to_bits(), whole.log_prob[i].to_bits());
+                    let (a, b) = (part.grad.as_ref().unwrap(), whole.grad.as_ref().unwrap());
+                    for j in 0..4 {
+                        assert_eq!(a[[r, j]].to_bits(), b[[i, j]].to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn solves_are_counted_per_member() {
+        let p = posterior();
+        p.evaluate_par(members(3).view(), false, Par::Seq);
+        p.evaluate_par(members(2).view(), true, Par::Seq);
+        assert_eq!(p.solve_counts(), (5, 2));
+        let prior_only = Posterior::new(
+            Prior::new(&PriorSpec {
+                marginals: Marginals::Gaussian {
+                    mean: Array1::zeros(4),
+                    std: Array1::ones(4),
+                },
+                smoothing: None,
+                smoothing_blocks: vec![vec![4]],
+            }),
+            None,
+            Box::new(LinearForward::new(Array2::zeros((1, 4)))),
+        );
+        prior_only.evaluate_par(members(3).view(), true, Par::Seq);
+        assert_eq!(prior_only.solve_counts(), (0, 0));
     }
 }

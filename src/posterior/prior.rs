@@ -1,7 +1,11 @@
 //! The joint prior, built from parts: independent uniform or Gaussian marginals, plus an optional
 //! smoothing term −½ Σ_axes ‖D m‖² / σ² with D the first or second differences along each axis
-//! of the parameter grid (x first). Densities are in physical units; draws for initial members
-//! use the marginals only (member-keyed streams).
+//! of the parameter grid (x first; within each block of the parameter vector, such as the
+//! profiles of a layered model). Densities are in physical units.
+//!
+//! Draws for initial members use the marginals only (member-keyed streams): with smoothing they
+//! are not draws from the joint prior, only starting points inside its support. Methods that
+//! need exact prior draws must not take them from here.
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 use rand::RngExt;
@@ -15,8 +19,8 @@ use crate::core::parallel::rng::{Purpose, member_rng};
 pub struct Prior {
     marginals: Marginals,
     smoothing: Option<SmoothingSpec>,
-    /// Grid shape along which smoothing acts, x first.
-    axes_shape: Vec<usize>,
+    /// The blocks smoothing acts on, each a grid shape (x first), in parameter order.
+    smoothing_blocks: Vec<Vec<usize>>,
     /// Constant part of the marginal log-density.
     normalisation: f64,
 }
@@ -33,7 +37,7 @@ impl Prior {
         Prior {
             marginals: spec.marginals.clone(),
             smoothing: spec.smoothing,
-            axes_shape: spec.axes_shape.clone(),
+            smoothing_blocks: spec.smoothing_blocks.clone(),
             normalisation,
         }
     }
@@ -50,6 +54,15 @@ impl Prior {
         match &self.marginals {
             Marginals::Uniform { lower, upper } => Transform::logit(lower.clone(), upper.clone()),
             Marginals::Gaussian { .. } => Transform::Identity,
+        }
+    }
+
+    /// Prior mean of each parameter in the unconstrained space (0 for the logistic image of a
+    /// uniform).
+    pub fn unconstrained_mean(&self) -> Array1<f64> {
+        match &self.marginals {
+            Marginals::Uniform { lower, .. } => Array1::zeros(lower.len()),
+            Marginals::Gaussian { mean, .. } => mean.clone(),
         }
     }
 
@@ -79,13 +92,20 @@ impl Prior {
             }
         }
         if let Some(s) = self.smoothing {
-            lp += smoothing_into(&self.axes_shape, s, m, grad);
+            let mut start = 0;
+            for shape in &self.smoothing_blocks {
+                let len: usize = shape.iter().product();
+                let range = ndarray::s![start..start + len];
+                lp += smoothing_into(shape, s, m.slice(range), grad.slice_mut(range));
+                start += len;
+            }
+            debug_assert_eq!(start, m.len(), "the blocks cover the parameters");
         }
         lp
     }
 
     /// Draw number `attempt` from the marginals for `member` (physical units), from the stream
-    /// (seed, init, member, attempt).
+    /// (seed, init, member, attempt). The smoothing term is ignored (see the module docs).
     pub fn draw_marginals(&self, seed: u64, member: usize, attempt: usize) -> Array1<f64> {
         let mut rng = member_rng(seed, Purpose::Init, member as u64, attempt as u64);
         match &self.marginals {
@@ -153,6 +173,34 @@ mod tests {
     use ndarray::Array1;
 
     #[test]
+    fn smoothing_does_not_couple_blocks() {
+        // Two blocks of 3: a jump between the blocks costs nothing, a jump inside one does.
+        let spec = PriorSpec {
+            marginals: Marginals::Uniform {
+                lower: Array1::zeros(6),
+                upper: Array1::from_elem(6, 10.0),
+            },
+            smoothing: Some(SmoothingSpec {
+                order: 1,
+                sigma: 1.0,
+            }),
+            smoothing_blocks: vec![vec![3], vec![3]],
+        };
+        let prior = Prior::new(&spec);
+        let mut g = Array1::zeros(6);
+        let flat = prior.log_prob_into(
+            Array1::from(vec![1.0, 1.0, 1.0, 5.0, 5.0, 5.0]).view(),
+            g.view_mut(),
+        );
+        assert!(g.iter().all(|&v| v == 0.0));
+        let jump = prior.log_prob_into(
+            Array1::from(vec![1.0, 1.0, 3.0, 5.0, 5.0, 5.0]).view(),
+            g.view_mut(),
+        );
+        assert!((flat - jump - 0.5 * 4.0).abs() < 1e-12, "{flat} {jump}");
+    }
+
+    #[test]
     fn smoothing_gradient_matches_differences() {
         for order in [1u8, 2] {
             let spec = PriorSpec {
@@ -161,7 +209,7 @@ mod tests {
                     std: Array1::from_elem(12, 2.0),
                 },
                 smoothing: Some(SmoothingSpec { order, sigma: 0.3 }),
-                axes_shape: vec![4, 3],
+                smoothing_blocks: vec![vec![4, 3]],
             };
             let prior = Prior::new(&spec);
             let m = Array1::from_iter((0..12).map(|i| (i as f64 * 0.77).sin()));

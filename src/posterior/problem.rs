@@ -1,10 +1,10 @@
 //! From a checked problem spec to its forward model, and the coordinates of its parameters.
 
-use ndarray::Array1;
+use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
 use crate::core::config::spec::{
     DispersionParameters, DispersionSpec, FwiSpec, GeometrySpec, GridSpec, ProblemSpec,
-    RhoRuleSpec, TravelTimeSpec, VelocityKindSpec, VpRuleSpec, WaveKind, WaveletSpec,
+    RhoRuleSpec, TargetSpec, TravelTimeSpec, VelocityKindSpec, VpRuleSpec, WaveKind, WaveletSpec,
 };
 use crate::core::io::names::var;
 use crate::core::stencil::SpaceOrder;
@@ -161,6 +161,9 @@ pub fn build_forward_model(
             Box::new(forward)
         }
         ProblemSpec::Linear(l) => Box::new(LinearForward::new(l.matrix.clone())),
+        ProblemSpec::Analytic(a) => Box::new(crate::physics::analytic::NoData::new(
+            a.shape.iter().product(),
+        )),
         ProblemSpec::TravelTime(t) => match (t.grid.dims(), t.geometry) {
             (2, GeometrySpec::Cartesian) => cartesian_on(
                 TravelTime2d::new(mesh(&t.grid), t.forward_refine, &stations(t), &t.pairs),
@@ -181,6 +184,35 @@ pub fn build_forward_model(
                 unreachable!("validation admits no {dims}-D {geometry:?} travel-time grid")
             }
         },
+    }
+}
+
+/// log L(m) of an analytic target, its gradient w.r.t. m into `grad`.
+pub fn target_log_likelihood(
+    target: &TargetSpec,
+    m: ArrayView1<f64>,
+    grad: ArrayViewMut1<f64>,
+) -> f64 {
+    use crate::physics::analytic as a;
+    match target {
+        TargetSpec::Gaussian {
+            mean,
+            std,
+            rho,
+            normalised,
+        } => a::gaussian_ar1(m, mean.view(), std.view(), *rho, *normalised, grad),
+        TargetSpec::Mixture {
+            weights,
+            means,
+            stds,
+        } => a::mixture(m, weights, means.view(), stds, grad),
+        TargetSpec::Banana { a: x0, b, s1, s2 } => a::banana(m, *x0, *b, *s1, *s2, grad),
+        TargetSpec::Shells {
+            centres,
+            radius,
+            width,
+        } => a::shells(m, centres.view(), *radius, *width, grad),
+        TargetSpec::Eggbox => a::eggbox(m, grad),
     }
 }
 

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array1;
 
-use super::method::{check_method, check_output, check_prior};
+use super::keys::{KeyLines, issue, join_key};
+use super::method::{MethodCatalog, MethodCheck, check_output, check_prior};
 use super::problem::check_problem;
 use super::raw::*;
 use super::spec::*;
@@ -19,56 +20,116 @@ pub enum Mode {
     Run,
 }
 
-/// Collected problems.
-pub(super) struct Issues {
+/// The problems found so far, each with its full key path. Checks of a nested block run
+/// `within` its key (`issues.within("method", |i| ...)`, `within("[2]", ...)`), so they name
+/// keys relative to their block and the messages still carry the whole path.
+#[derive(Debug, Default)]
+pub struct Issues {
     list: Vec<ConfigIssue>,
+    prefix: String,
 }
 
 impl Issues {
-    pub(super) fn add(&mut self, key: &str, message: impl Into<String>) {
-        self.list.push(ConfigIssue {
-            key: key.to_string(),
-            message: message.into(),
-        });
+    pub fn new() -> Self {
+        Self::default()
     }
+
+    /// The full key path of `key` (relative to the current block).
+    pub fn path(&self, key: &str) -> String {
+        join_key(&self.prefix, key)
+    }
+
+    /// Runs `f` with keys relative to `segment` (a key, or `[i]` for a sequence item).
+    pub fn within<T>(&mut self, segment: &str, f: impl FnOnce(&mut Issues) -> T) -> T {
+        let saved = self.prefix.clone();
+        self.prefix = join_key(&saved, segment);
+        let out = f(self);
+        self.prefix = saved;
+        out
+    }
+
+    pub fn add(&mut self, key: &str, message: impl Into<String>) {
+        let key = self.path(key);
+        self.list.push(issue(&key, message));
+    }
+
+    /// Records an issue that already has its full key path (a deserialization error).
+    pub fn push(&mut self, issue: ConfigIssue) {
+        self.list.push(issue);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Adds an issue unless `ok`; returns `ok`.
-    pub(super) fn check(&mut self, ok: bool, key: &str, message: impl FnOnce() -> String) -> bool {
+    pub fn check(&mut self, ok: bool, key: &str, message: impl FnOnce() -> String) -> bool {
         if !ok {
             self.add(key, message());
         }
         ok
     }
-    pub(super) fn positive(&mut self, value: f64, key: &str) -> bool {
+
+    pub fn positive(&mut self, value: f64, key: &str) -> bool {
         self.check(value > 0.0 && value.is_finite(), key, || {
             format!("must be a finite number > 0 (got {value})")
         })
     }
-    pub(super) fn in_range(
-        &mut self,
-        value: f64,
-        lo: f64,
-        hi: f64,
-        key: &str,
-        range_text: &str,
-    ) -> bool {
+
+    /// A count of at least `min`.
+    pub fn at_least(&mut self, value: usize, min: usize, key: &str) -> bool {
+        self.check(value >= min, key, || {
+            format!("must be ≥ {min} (got {value})")
+        })
+    }
+
+    pub fn in_range(&mut self, value: f64, lo: f64, hi: f64, key: &str, range_text: &str) -> bool {
         self.check(value >= lo && value <= hi && value.is_finite(), key, || {
             format!("must be in {range_text} (got {value})")
         })
     }
+
     /// Records a file problem under `key`, naming the file.
-    pub(super) fn file_error(&mut self, key: &str, err: Error) {
+    pub fn file_error(&mut self, key: &str, err: Error) {
         self.add(key, err.to_string());
+    }
+
+    /// The error for `file`, every issue with its line where the file has one; `None` when
+    /// nothing was found.
+    pub fn into_error(self, file: &Path, lines: &KeyLines) -> Option<Error> {
+        if self.list.is_empty() {
+            return None;
+        }
+        let issues = self
+            .list
+            .into_iter()
+            .map(|mut i| {
+                i.line = i.line.or_else(|| lines.line(&i.key));
+                i
+            })
+            .collect();
+        Some(Error::Config {
+            file: file.to_path_buf(),
+            issues,
+        })
     }
 }
 
-/// Validates `raw` (read from `config_path`, text `source`) for `mode`.
-pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -> Result<RunSpec> {
+/// Validates `raw` (read from `config_path`, text `source`) for `mode`; the `method` block is
+/// checked by `methods` (the registry of `inference`, which owns the methods' configs).
+pub fn validate_with(
+    raw: &RawConfig,
+    config_path: &Path,
+    source: &str,
+    mode: Mode,
+    methods: &dyn MethodCatalog,
+) -> Result<RunSpec> {
     let dir = config_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let mut issues = Issues { list: Vec::new() };
-    let resolved_raw = with_defaults(raw);
+    let mut issues = Issues::new();
+    let mut resolved_raw = with_defaults(raw);
 
     let problem = match &resolved_raw.problem {
         Some(p) => check_problem(p, &dir, &mut issues),
@@ -90,6 +151,7 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
     if mode == Mode::Run {
         if let Some(p) = &problem
             && likelihood == LikelihoodKind::Gaussian
+            && !p.is_analytic()
             && p.data().observed.is_none()
         {
             issues.add("problem.data.file", "required for a run with `likelihood: gaussian` (or set `likelihood: none` to sample the prior)");
@@ -99,6 +161,10 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
                 p,
                 n,
                 axes_shape.clone().unwrap_or_default(),
+                problem
+                    .as_ref()
+                    .map(ProblemSpec::smoothing_blocks)
+                    .unwrap_or_default(),
                 &dir,
                 &problem,
                 &mut issues,
@@ -112,10 +178,28 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
             }
             _ => None,
         };
-        method = match &resolved_raw.method {
-            Some(m) => check_method(m, n_params, prior.as_ref(), &dir, &mut issues),
+        method = match resolved_raw.method.clone() {
+            Some(block) => issues.within("method", |issues| {
+                let mut cx = MethodCheck {
+                    issues,
+                    problem: problem.as_ref(),
+                    prior: prior.as_ref(),
+                    dir: &dir,
+                };
+                let checked = methods.check(block, &mut cx);
+                checked.map(|(spec, resolved)| {
+                    resolved_raw.method = Some(resolved);
+                    spec
+                })
+            }),
             None => {
-                issues.add("method", "required for `run`: kind svgd or mh");
+                issues.add(
+                    "method",
+                    format!(
+                        "required for `run`: a block with a kind ({})",
+                        methods.kinds().join(", ")
+                    ),
+                );
                 None
             }
         };
@@ -130,11 +214,13 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
     let mut problem = problem;
     if let Some(ProblemSpec::Fwi(f)) = &mut problem {
         super::fwi::check_fwi_velocities(f, prior.as_ref(), &mut issues);
-        issues.check(
-            f.shots_per_iteration.is_none() || !matches!(method, Some(MethodSpec::Mh(_))),
-            "problem.shots_per_iteration",
-            || "mini-batches need a method that takes stochastic gradients (svgd); mh needs every shot".into(),
-        );
+        if let Some(m) = &method {
+            issues.check(
+                f.shots_per_iteration.is_none() || m.takes_stochastic_gradients(),
+                "problem.shots_per_iteration",
+                || format!("mini-batches need a method that takes stochastic gradients (svgd, vi); {} needs every shot", m.kind()),
+            );
+        }
     }
     if let Some(name) = &raw.name {
         issues.check(!name.trim().is_empty(), "name", || {
@@ -142,11 +228,8 @@ pub fn validate(raw: &RawConfig, config_path: &Path, source: &str, mode: Mode) -
         });
     }
 
-    if !issues.list.is_empty() {
-        return Err(Error::Config {
-            file: config_path.to_path_buf(),
-            issues: issues.list,
-        });
+    if let Some(error) = issues.into_error(config_path, &raw.lines) {
+        return Err(error);
     }
     let resolved = serde_yaml_ng::to_string(&resolved_raw).expect("the raw config serialises");
     let hash = super::fingerprint(&resolved);
@@ -194,46 +277,6 @@ fn with_defaults(raw: &RawConfig) -> RawConfig {
     if let Some(RawProblem::Traveltime2d(t) | RawProblem::Traveltime3d(t)) = &mut r.problem {
         t.forward_refine.get_or_insert(1);
     }
-    match &mut r.method {
-        Some(RawMethod::Svgd(s)) => {
-            s.optimizer.get_or_insert(OptimizerKind::Adam);
-            let adam = s.adam.get_or_insert(RawAdam {
-                beta1: None,
-                beta2: None,
-                eps: None,
-            });
-            adam.beta1.get_or_insert(0.9);
-            adam.beta2.get_or_insert(0.999);
-            adam.eps.get_or_insert(1e-8);
-            let kernel = s.kernel.get_or_insert(RawKernel {
-                kind: None,
-                bandwidth: None,
-                multiplier: None,
-            });
-            kernel.kind.get_or_insert(KernelKind::Rbf);
-            kernel
-                .bandwidth
-                .get_or_insert(RawBandwidth::Rule(BandwidthRule::Median));
-            kernel.multiplier.get_or_insert(1.0);
-            s.init.get_or_insert(RawInit::Kind(InitKind::Prior));
-            s.max_failed_fraction.get_or_insert(0.5);
-        }
-        Some(RawMethod::Mh(m)) => {
-            m.thin.get_or_insert(1);
-            let p = m.proposal.get_or_insert(RawProposal {
-                initial_scale: None,
-                adapt: None,
-                adapt_every: None,
-                target_acceptance: None,
-            });
-            p.adapt.get_or_insert(true);
-            p.adapt_every.get_or_insert(100);
-            p.target_acceptance.get_or_insert(0.234);
-            m.init.get_or_insert(RawInit::Kind(InitKind::Prior));
-            m.max_failed_fraction.get_or_insert(0.5);
-        }
-        None => {}
-    }
     if let Some(o) = &mut r.output {
         o.checkpoint_every.get_or_insert(0);
         o.progress.get_or_insert(ProgressMode::Auto);
@@ -244,7 +287,8 @@ fn with_defaults(raw: &RawConfig) -> RawConfig {
     r
 }
 
-pub(super) fn resolve(dir: &Path, file: &Path) -> PathBuf {
+/// A path of the config, relative to the config file's directory unless absolute.
+pub fn resolve(dir: &Path, file: &Path) -> PathBuf {
     if file.is_absolute() {
         file.to_path_buf()
     } else {

@@ -13,6 +13,7 @@ pub(super) fn check_prior(
     raw: &RawPrior,
     n: usize,
     axes_shape: Vec<usize>,
+    smoothing_blocks: Vec<Vec<usize>>,
     dir: &Path,
     problem: &Option<ProblemSpec>,
     issues: &mut Issues,
@@ -100,8 +101,94 @@ pub(super) fn check_prior(
     Some(PriorSpec {
         marginals,
         smoothing,
-        axes_shape,
+        smoothing_blocks,
     })
+}
+
+/// What `core` knows of a checked method (the rest is the method's own, in `inference`):
+/// its kind, its members and iterations, and what the problem checks need to know of it.
+pub trait CheckedMethod: std::fmt::Debug + Send + Sync + 'static {
+    /// The method's `kind`, stored in the result file.
+    fn kind(&self) -> &'static str;
+    /// The ensemble: members (particles, chains, Monte-Carlo samples), initial members and
+    /// the failure threshold.
+    fn members(&self) -> &MembersSpec;
+    /// Iterations of the run loop.
+    fn iterations(&self) -> usize;
+    /// Whether the method takes stochastic gradients (and so may use mini-batches of shots).
+    fn takes_stochastic_gradients(&self) -> bool {
+        false
+    }
+    /// How failed members count against the threshold.
+    fn failure_count(&self) -> FailureCount {
+        FailureCount::PerStep
+    }
+    /// One line for `geobayes validate` (`20 particles × 4000 iterations`).
+    fn describe(&self) -> String;
+    /// For the registry's `build`, which knows the concrete type.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// The list of methods, given to `validate_with` by `inference` (which owns the methods'
+/// configs, so that `core` imports nothing above it).
+pub trait MethodCatalog {
+    /// Every method kind, in registry order.
+    fn kinds(&self) -> &'static [&'static str];
+    /// Checks the `method` block (reporting into `cx.issues`, whose keys are relative to
+    /// `method`); returns the checked method and the block with its defaults filled in.
+    fn check(
+        &self,
+        block: serde_yaml_ng::Value,
+        cx: &mut MethodCheck,
+    ) -> Option<(MethodSpec, serde_yaml_ng::Value)>;
+}
+
+/// What a method's validation may consult: the issues (keys relative to `method`), the
+/// checked problem and prior, and the config's directory for the files it names.
+pub struct MethodCheck<'a> {
+    pub issues: &'a mut Issues,
+    pub problem: Option<&'a ProblemSpec>,
+    pub prior: Option<&'a PriorSpec>,
+    pub dir: &'a Path,
+}
+
+impl MethodCheck<'_> {
+    pub fn n_params(&self) -> Option<usize> {
+        self.problem.map(ProblemSpec::n_params)
+    }
+
+    /// The keys every method shares: the member count (`key` names it: `n_particles`,
+    /// `n_chains`, ...), the failure threshold and the initial members.
+    pub fn members(
+        &mut self,
+        n_members: usize,
+        key: &str,
+        min: usize,
+        init: &RawInit,
+        max_failed_fraction: f64,
+    ) -> Option<MembersSpec> {
+        let mut ok = self.issues.at_least(n_members, min, key);
+        ok &= self.issues.in_range(
+            max_failed_fraction,
+            0.0,
+            1.0,
+            "max_failed_fraction",
+            "[0, 1]",
+        );
+        let init = check_init(
+            init,
+            n_members,
+            self.n_params(),
+            self.prior,
+            self.dir,
+            self.issues,
+        )?;
+        ok.then_some(MembersSpec {
+            n: n_members,
+            init,
+            max_failed_fraction,
+        })
+    }
 }
 
 fn check_init(
@@ -115,7 +202,7 @@ fn check_init(
     match raw {
         RawInit::Kind(InitKind::Prior) => Some(InitSpec::Prior),
         RawInit::File(f) => {
-            let key = "method.init.file";
+            let key = "init.file";
             let path = resolve(dir, &f.file);
             let n_params = n_params?;
             let file = match read_array(&path) {
@@ -164,175 +251,6 @@ fn check_init(
                 return None;
             }
             Some(InitSpec::Members(members))
-        }
-    }
-}
-
-/// The keys every method shares: the failure threshold and the initial members.
-fn check_members(
-    max_failed_fraction: Option<f64>,
-    init: Option<&RawInit>,
-    n_members: usize,
-    n_params: Option<usize>,
-    prior: Option<&PriorSpec>,
-    dir: &Path,
-    issues: &mut Issues,
-) -> Option<(f64, InitSpec)> {
-    let fraction = max_failed_fraction.expect("defaults filled");
-    let ok = issues.in_range(fraction, 0.0, 1.0, "method.max_failed_fraction", "[0, 1]");
-    let init = check_init(
-        init.expect("defaults filled"),
-        n_members,
-        n_params,
-        prior,
-        dir,
-        issues,
-    )?;
-    ok.then_some((fraction, init))
-}
-
-pub(super) fn check_method(
-    raw: &RawMethod,
-    n_params: Option<usize>,
-    prior: Option<&PriorSpec>,
-    dir: &Path,
-    issues: &mut Issues,
-) -> Option<MethodSpec> {
-    match raw {
-        RawMethod::Svgd(s) => {
-            let mut ok = issues.check(s.n_particles >= 2, "method.n_particles", || {
-                format!("must be ≥ 2 (got {})", s.n_particles)
-            });
-            ok &= issues.check(s.iterations >= 1, "method.iterations", || {
-                "must be ≥ 1".into()
-            });
-            ok &= issues.positive(s.step_size, "method.step_size");
-            let adam = s.adam.as_ref().expect("defaults filled");
-            let adam = AdamSpec {
-                beta1: adam.beta1.unwrap(),
-                beta2: adam.beta2.unwrap(),
-                eps: adam.eps.unwrap(),
-            };
-            ok &= issues.in_range(
-                adam.beta1,
-                0.0,
-                1.0 - f64::EPSILON,
-                "method.adam.beta1",
-                "[0, 1)",
-            );
-            ok &= issues.in_range(
-                adam.beta2,
-                0.0,
-                1.0 - f64::EPSILON,
-                "method.adam.beta2",
-                "[0, 1)",
-            );
-            ok &= issues.positive(adam.eps, "method.adam.eps");
-            let kernel = s.kernel.as_ref().expect("defaults filled");
-            let multiplier = kernel.multiplier.unwrap();
-            ok &= issues.positive(multiplier, "method.kernel.multiplier");
-            let bandwidth = match kernel.bandwidth.unwrap() {
-                RawBandwidth::Rule(BandwidthRule::Median) => BandwidthSpec::Median { multiplier },
-                RawBandwidth::Fixed(h) => {
-                    ok &= issues.positive(h, "method.kernel.bandwidth");
-                    BandwidthSpec::Fixed(h * multiplier)
-                }
-            };
-            let decay = s.decay.as_ref().map(|d| {
-                issues.in_range(
-                    d.factor,
-                    f64::MIN_POSITIVE,
-                    1.0,
-                    "method.decay.factor",
-                    "(0, 1]",
-                );
-                issues.check(d.every >= 1, "method.decay.every", || "must be ≥ 1".into());
-                (d.factor, d.every)
-            });
-            let members = check_members(
-                s.max_failed_fraction,
-                s.init.as_ref(),
-                s.n_particles,
-                n_params,
-                prior,
-                dir,
-                issues,
-            );
-            (ok && members.is_some()).then(|| {
-                let (max_failed_fraction, init) = members.expect("checked");
-                MethodSpec::Svgd(SvgdSpec {
-                    n_particles: s.n_particles,
-                    iterations: s.iterations,
-                    step_size: s.step_size,
-                    optimizer: s.optimizer.unwrap(),
-                    adam,
-                    bandwidth,
-                    decay,
-                    init,
-                    max_failed_fraction,
-                })
-            })
-        }
-        RawMethod::Mh(m) => {
-            let mut ok = issues.check(m.n_chains >= 1, "method.n_chains", || {
-                "must be ≥ 1 (4 or more to assess convergence)".into()
-            });
-            ok &= issues.check(m.iterations > m.burn_in, "method.iterations", || {
-                format!(
-                    "must exceed method.burn_in ({} ≤ {})",
-                    m.iterations, m.burn_in
-                )
-            });
-            let thin = m.thin.unwrap();
-            ok &= issues.check(thin >= 1, "method.thin", || "must be ≥ 1".into());
-            if ok {
-                ok &= issues.check(m.iterations - m.burn_in >= thin, "method.thin", || {
-                    format!(
-                        "keeps no draw: iterations − burn_in = {} < thin = {thin}",
-                        m.iterations - m.burn_in
-                    )
-                });
-            }
-            let p = m.proposal.as_ref().expect("defaults filled");
-            if let Some(s) = p.initial_scale {
-                ok &= issues.positive(s, "method.proposal.initial_scale");
-            }
-            let adapt_every = p.adapt_every.unwrap();
-            ok &= issues.check(adapt_every >= 1, "method.proposal.adapt_every", || {
-                "must be ≥ 1".into()
-            });
-            let target = p.target_acceptance.unwrap();
-            ok &= issues.in_range(
-                target,
-                0.01,
-                0.99,
-                "method.proposal.target_acceptance",
-                "[0.01, 0.99]",
-            );
-            let members = check_members(
-                m.max_failed_fraction,
-                m.init.as_ref(),
-                m.n_chains,
-                n_params,
-                prior,
-                dir,
-                issues,
-            );
-            (ok && members.is_some()).then(|| {
-                let (max_failed_fraction, init) = members.expect("checked");
-                MethodSpec::Mh(MhSpec {
-                    n_chains: m.n_chains,
-                    iterations: m.iterations,
-                    burn_in: m.burn_in,
-                    thin,
-                    initial_scale: p.initial_scale,
-                    adapt: p.adapt.unwrap(),
-                    adapt_every,
-                    target_acceptance: target,
-                    init,
-                    max_failed_fraction,
-                })
-            })
         }
     }
 }

@@ -6,6 +6,7 @@
 mod check;
 mod dispersion;
 mod fwi;
+pub mod keys;
 mod method;
 mod problem;
 pub mod raw;
@@ -13,8 +14,12 @@ pub mod spec;
 
 use std::path::Path;
 
+use serde_yaml_ng::Value;
+
 use crate::core::error::{ConfigIssue, Error, Result};
-pub use check::{Mode, validate};
+pub use check::{Issues, Mode, resolve, validate_with};
+pub use keys::KeyLines;
+pub use method::{CheckedMethod, MethodCatalog, MethodCheck};
 
 /// Reads a config file, applies `key.path=value` overrides and parses it into the raw structs.
 /// Returns the raw config and the text it was parsed from.
@@ -27,16 +32,49 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<(raw::RawConfig, String
         };
         Error::input(path, why)
     })?;
+    let mut lines = KeyLines::from_text(&text);
     let text = if overrides.is_empty() {
         text
     } else {
+        for item in overrides {
+            lines.overridden(item.split_once('=').map_or(item.as_str(), |(k, _)| k));
+        }
         apply_overrides(path, &text, overrides)?
     };
-    let parsed: raw::RawConfig = serde_yaml_ng::from_str(&text).map_err(|e| Error::Config {
-        file: path.to_path_buf(),
-        issues: vec![serde_issue(&e)],
+    let mut parsed = parse(&text).map_err(|mut issue| {
+        issue.line = issue.line.or_else(|| lines.line(&issue.key));
+        Error::Config {
+            file: path.to_path_buf(),
+            issues: vec![issue],
+        }
     })?;
+    parsed.lines = lines;
     Ok((parsed, text))
+}
+
+/// Parses a config text into the raw structs. The `problem` block is dispatched on its `kind`
+/// before the variant is deserialized (so that errors inside it keep their key path); the
+/// `method` block is kept as YAML for the method registry of `inference` to check.
+pub fn parse(text: &str) -> Result<raw::RawConfig, ConfigIssue> {
+    let root: Value = serde_yaml_ng::from_str(text).map_err(|e| serde_issue(&e))?;
+    let mut root = match root {
+        Value::Mapping(map) => map,
+        Value::Null => Default::default(),
+        _ => {
+            return Err(keys::issue(
+                "",
+                "a config is a mapping of blocks (name, seed, problem, prior, likelihood, method, parallel, output, gpu)",
+            ));
+        }
+    };
+    let problem = root.remove("problem");
+    let method = root.remove("method");
+    let mut raw: raw::RawConfig = keys::from_value_at(Value::Mapping(root), "")?;
+    raw.problem = problem
+        .map(|block| raw::RawProblem::from_block(block, "problem"))
+        .transpose()?;
+    raw.method = method;
+    Ok(raw)
 }
 
 /// Turns a serde_yaml_ng message (`a.b: invalid type ... at line 3 column 5`) into an issue with
@@ -44,14 +82,8 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<(raw::RawConfig, String
 fn serde_issue(e: &serde_yaml_ng::Error) -> ConfigIssue {
     let message = e.to_string();
     match message.split_once(": ") {
-        Some((key, rest)) if !key.contains(' ') => ConfigIssue {
-            key: key.to_string(),
-            message: rest.to_string(),
-        },
-        _ => ConfigIssue {
-            key: "(top level)".to_string(),
-            message,
-        },
+        Some((key, rest)) if !key.contains(' ') => keys::issue(key, rest),
+        _ => keys::issue("", message),
     }
 }
 
@@ -59,10 +91,7 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
     use serde_yaml_ng::Value;
     let bad = |key: &str, message: String| Error::Config {
         file: path.to_path_buf(),
-        issues: vec![ConfigIssue {
-            key: key.to_string(),
-            message,
-        }],
+        issues: vec![keys::issue(key, message)],
     };
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| Error::Config {
         file: path.to_path_buf(),

@@ -14,20 +14,26 @@ pub struct RawConfig {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Read by `config::parse` (dispatched on `kind`), not by the derived deserializer.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub problem: Option<RawProblem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prior: Option<RawPrior>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likelihood: Option<LikelihoodKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<RawMethod>,
+    /// The `method` block as written: the method registry of `inference` checks it (each
+    /// method owns its config); `check` writes the resolved block (defaults filled in) back.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub method: Option<serde_yaml_ng::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel: Option<RawParallel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RawOutput>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<RawGpu>,
+    /// Where each key path is written in the file (for messages).
+    #[serde(skip)]
+    pub lines: super::KeyLines,
 }
 
 /// `gpu: {enabled: true, devices: [0, 1]}`: run the physics' CUDA kernels on this node's GPUs
@@ -41,23 +47,127 @@ pub struct RawGpu {
     pub devices: Option<Vec<usize>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum RawProblem {
-    /// d = G m with G from a `.npy` file.
-    Linear(RawLinear),
-    /// 2D travel-time tomography (fast marching with a factored point source), Cartesian or on
-    /// the sphere.
-    Traveltime2d(RawTravelTime),
-    /// 3D Cartesian travel-time tomography.
-    Traveltime3d(RawTravelTime),
-    /// Surface-wave dispersion curves of a layered model.
-    Dispersion(RawDispersion),
-    /// 2D acoustic full-waveform inversion (x, z section).
-    Fwi2d(RawFwi),
-    /// 3D acoustic full-waveform inversion.
-    Fwi3d(RawFwi),
+crate::tagged_registry! {
+    /// The problem kinds (`problem.kind`).
+    pub enum RawProblem {
+        /// d = G m with G from a `.npy` file.
+        "linear" => Linear(RawLinear),
+        /// 2D travel-time tomography (fast marching with a factored point source), Cartesian
+        /// or on the sphere.
+        "traveltime2d" => Traveltime2d(RawTravelTime),
+        /// 3D Cartesian travel-time tomography.
+        "traveltime3d" => Traveltime3d(RawTravelTime),
+        /// Surface-wave dispersion curves of a layered model.
+        "dispersion" => Dispersion(RawDispersion),
+        /// 2D acoustic full-waveform inversion (x, z section).
+        "fwi2d" => Fwi2d(RawFwi),
+        /// 3D acoustic full-waveform inversion.
+        "fwi3d" => Fwi3d(RawFwi),
+        /// An analytic log-likelihood of the parameters (test targets with known posteriors
+        /// and evidences).
+        "analytic" => Analytic(RawAnalytic),
+    }
 }
+
+/// `grid: {shape: [...]}`: the parameters of a problem without a physical grid arranged as one
+/// (x first, x fastest), for banded layers, smoothing and Voronoi cells.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShape {
+    pub shape: Vec<usize>,
+}
+
+/// `problem: {kind: analytic, target: {kind: ...}, dim: D, grid: {shape: [...]}}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalytic {
+    /// The log-likelihood, a tagged block (`RawTarget`), read by the check so that its errors
+    /// keep their key path.
+    pub target: serde_yaml_ng::Value,
+    pub dim: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<RawShape>,
+}
+
+crate::tagged_registry! {
+    /// The analytic targets (`problem.target.kind`).
+    pub enum RawTarget {
+        /// exp(−½ Σ ((mᵢ − μᵢ)/sᵢ)²) with an optional AR(1) correlation; unnormalised unless
+        /// `normalised: true`.
+        "gaussian" => Gaussian(RawGaussianTarget),
+        /// A normalised mixture of isotropic Gaussians.
+        "mixture" => Mixture(RawMixtureTarget),
+        /// A normalised 2-D banana.
+        "banana" => Banana(RawBananaTarget),
+        /// Gaussian shells (Feroz & Hobson 2008).
+        "shells" => Shells(RawShellsTarget),
+        /// The 2-D egg box, log L = (2 + cos(x/2) cos(y/2))⁵.
+        "eggbox" => Eggbox(RawEggboxTarget),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGaussianTarget {
+    pub mean: RawValues,
+    pub std: RawValues,
+    /// AR(1) correlation ρ^|i−j| along the parameter index.
+    #[serde(default)]
+    pub rho: f64,
+    #[serde(default)]
+    pub normalised: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMixtureTarget {
+    pub weights: Vec<f64>,
+    /// One mean per component: D values, or one for every parameter.
+    pub means: Vec<Vec<f64>>,
+    /// One (isotropic) std per component.
+    pub stds: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBananaTarget {
+    #[serde(default)]
+    pub a: f64,
+    #[serde(default = "one_f64")]
+    pub b: f64,
+    #[serde(default = "one_f64")]
+    pub s1: f64,
+    #[serde(default = "one_f64")]
+    pub s2: f64,
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShellsTarget {
+    #[serde(default = "shell_radius")]
+    pub radius: f64,
+    #[serde(default = "shell_width")]
+    pub width: f64,
+    /// Default (±3.5, 0, …, 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centres: Option<Vec<Vec<f64>>>,
+}
+
+fn shell_radius() -> f64 {
+    2.0
+}
+
+fn shell_width() -> f64 {
+    0.1
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEggboxTarget {}
 
 /// A file reference: `{file: path}`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -84,6 +194,9 @@ pub struct RawLinear {
     pub data: Option<RawData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_model: Option<RawValues>,
+    /// The parameters as a grid (default: one axis over the parameter index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<RawShape>,
 }
 
 /// Observed data: a file (rows = data order), and/or one σ for every datum.
@@ -338,71 +451,6 @@ pub enum LikelihoodKind {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum RawMethod {
-    Svgd(RawSvgd),
-    Mh(RawMh),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OptimizerKind {
-    Adam,
-    Sgd,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAdam {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub beta1: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub beta2: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eps: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KernelKind {
-    Rbf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BandwidthRule {
-    /// h = multiplier · median(‖xᵢ − xⱼ‖²) / ln(N + 1), over pairs i < j.
-    Median,
-}
-
-/// The kernel bandwidth: a rule (`median`) or a fixed h.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
-#[serde(untagged, expecting = "`median` or a positive number")]
-pub enum RawBandwidth {
-    Rule(BandwidthRule),
-    Fixed(f64),
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKernel {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<KernelKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bandwidth: Option<RawBandwidth>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiplier: Option<f64>,
-}
-
-/// Step decay: step = step_size · factor^⌊t / every⌋.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDecay {
-    pub factor: f64,
-    pub every: usize,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InitKind {
@@ -418,56 +466,15 @@ pub enum RawInit {
     File(FileRef),
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSvgd {
-    pub n_particles: usize,
-    pub iterations: usize,
-    pub step_size: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub optimizer: Option<OptimizerKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub adam: Option<RawAdam>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<RawKernel>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decay: Option<RawDecay>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init: Option<RawInit>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_failed_fraction: Option<f64>,
+impl Default for RawInit {
+    fn default() -> Self {
+        RawInit::Kind(InitKind::Prior)
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawProposal {
-    /// Initial random-walk std in the unconstrained space; default 2.38/√d × the prior's
-    /// unconstrained std per parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub initial_scale: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub adapt: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub adapt_every: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_acceptance: Option<f64>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMh {
-    pub n_chains: usize,
-    /// Total iterations per chain, burn-in included.
-    pub iterations: usize,
-    pub burn_in: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thin: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proposal: Option<RawProposal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init: Option<RawInit>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_failed_fraction: Option<f64>,
+/// `max_failed_fraction` when not given: a run stops when more than half its members fail.
+pub fn default_max_failed_fraction() -> f64 {
+    0.5
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use ndarray::{Array1, Array2};
 
-pub use super::raw::{BandwidthRule, LikelihoodKind, OptimizerKind, ProgressMode};
+pub use super::method::CheckedMethod;
+pub use super::raw::{LikelihoodKind, ProgressMode};
 
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -46,6 +47,47 @@ pub enum ProblemSpec {
     TravelTime(TravelTimeSpec),
     Dispersion(DispersionSpec),
     Fwi(FwiSpec),
+    Analytic(AnalyticSpec),
+}
+
+/// A checked analytic log-likelihood (`physics::analytic` evaluates it).
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    Gaussian {
+        mean: Array1<f64>,
+        std: Array1<f64>,
+        rho: f64,
+        normalised: bool,
+    },
+    Mixture {
+        weights: Vec<f64>,
+        /// (components, dim).
+        means: Array2<f64>,
+        stds: Vec<f64>,
+    },
+    Banana {
+        a: f64,
+        b: f64,
+        s1: f64,
+        s2: f64,
+    },
+    Shells {
+        /// (centres, dim).
+        centres: Array2<f64>,
+        radius: f64,
+        width: f64,
+    },
+    Eggbox,
+}
+
+/// A checked analytic problem: the target is the likelihood, there are no data.
+#[derive(Debug, Clone)]
+pub struct AnalyticSpec {
+    pub target: TargetSpec,
+    /// The parameters' grid (x first); its size is the dimension.
+    pub shape: Vec<usize>,
+    /// Empty: an analytic problem has no data.
+    pub data: DataSpec,
 }
 
 impl ProblemSpec {
@@ -57,6 +99,7 @@ impl ProblemSpec {
             ProblemSpec::Dispersion(_) => "dispersion",
             ProblemSpec::Fwi(f) if f.grid.dims() == 3 => "fwi3d",
             ProblemSpec::Fwi(_) => "fwi2d",
+            ProblemSpec::Analytic(_) => "analytic",
         }
     }
 
@@ -66,6 +109,7 @@ impl ProblemSpec {
             ProblemSpec::TravelTime(t) => t.grid.n_nodes(),
             ProblemSpec::Dispersion(d) => d.n_params(),
             ProblemSpec::Fwi(f) => f.n_params(),
+            ProblemSpec::Analytic(a) => a.shape.iter().product(),
         }
     }
 
@@ -75,7 +119,13 @@ impl ProblemSpec {
             ProblemSpec::TravelTime(t) => &t.data,
             ProblemSpec::Dispersion(d) => &d.data,
             ProblemSpec::Fwi(f) => &f.data,
+            ProblemSpec::Analytic(a) => &a.data,
         }
+    }
+
+    /// Whether the likelihood is an analytic target rather than data and a forward model.
+    pub fn is_analytic(&self) -> bool {
+        matches!(self, ProblemSpec::Analytic(_))
     }
 
     pub fn reference_model(&self) -> Option<&Array1<f64>> {
@@ -84,6 +134,7 @@ impl ProblemSpec {
             ProblemSpec::TravelTime(t) => t.reference_model.as_ref(),
             ProblemSpec::Dispersion(d) => Some(&d.reference_model),
             ProblemSpec::Fwi(f) => f.reference_model.as_ref(),
+            ProblemSpec::Analytic(_) => None,
         }
     }
 
@@ -95,14 +146,29 @@ impl ProblemSpec {
         }
     }
 
-    /// Smoothing operators act along these axes (grid shape, x first); a linear problem is one
-    /// axis over the parameter index.
+    /// The blocks of the parameter vector that smoothing acts on, each with its grid shape
+    /// (x first), in parameter order: one grid for grid problems; for a dispersion problem
+    /// with every property the thickness, Vp, Vs and density profiles separately (smoothing
+    /// never couples the last thickness to the first Vp).
+    pub fn smoothing_blocks(&self) -> Vec<Vec<usize>> {
+        match self {
+            ProblemSpec::Dispersion(d) if d.parameters == DispersionParameters::All => {
+                let n = d.model.vs.len();
+                vec![vec![n - 1], vec![n], vec![n], vec![n]]
+            }
+            _ => vec![self.axes_shape()],
+        }
+    }
+
+    /// The parameters' grid shape (x first), for files of per-parameter values; a linear
+    /// problem is one axis over the parameter index.
     pub fn axes_shape(&self) -> Vec<usize> {
         match self {
-            ProblemSpec::Linear(l) => vec![l.matrix.ncols()],
+            ProblemSpec::Linear(l) => l.shape.clone(),
             ProblemSpec::TravelTime(t) => t.grid.shape.clone(),
             ProblemSpec::Dispersion(d) => vec![d.n_params()],
             ProblemSpec::Fwi(f) => f.free_shape(),
+            ProblemSpec::Analytic(a) => a.shape.clone(),
         }
     }
 }
@@ -168,6 +234,8 @@ pub struct DataSpec {
 pub struct LinearSpec {
     /// (n_data, n_params).
     pub matrix: Array2<f64>,
+    /// The parameters' grid (x first; default one axis of n_params).
+    pub shape: Vec<usize>,
     pub data: DataSpec,
     pub reference_model: Option<Array1<f64>>,
 }
@@ -294,82 +362,38 @@ pub struct SmoothingSpec {
 pub struct PriorSpec {
     pub marginals: Marginals,
     pub smoothing: Option<SmoothingSpec>,
-    /// Grid shape along which smoothing acts (x first).
-    pub axes_shape: Vec<usize>,
+    /// The blocks smoothing acts on, each a grid shape (x first), in parameter order
+    /// ([`ProblemSpec::smoothing_blocks`]).
+    pub smoothing_blocks: Vec<Vec<usize>>,
 }
 
 #[derive(Debug, Clone)]
 pub enum InitSpec {
+    /// The method draws its own members (a variational method's Monte-Carlo samples).
+    ByMethod,
     Prior,
     /// (members × params) in physical units.
     Members(Array2<f64>),
 }
 
+/// A checked method (its own spec type lives with the method in `inference`).
+pub type MethodSpec = std::sync::Arc<dyn CheckedMethod>;
+
+/// How the run policy counts failed members against `max_failed_fraction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCount {
+    /// Within each step (a population method: too many members failing at once).
+    PerStep,
+    /// Over the whole run, from iteration `after` on (chains, whose single proposals fail
+    /// now and then).
+    Cumulative { after: usize },
+}
+
+/// The keys every method shares: the ensemble's size, where it starts, and how many of its
+/// members may fail before the run stops.
 #[derive(Debug, Clone)]
-pub enum MethodSpec {
-    Svgd(SvgdSpec),
-    Mh(MhSpec),
-}
-
-impl MethodSpec {
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            MethodSpec::Svgd(_) => "svgd",
-            MethodSpec::Mh(_) => "mh",
-        }
-    }
-    pub fn iterations(&self) -> usize {
-        match self {
-            MethodSpec::Svgd(s) => s.iterations,
-            MethodSpec::Mh(m) => m.iterations,
-        }
-    }
-    pub fn n_members(&self) -> usize {
-        match self {
-            MethodSpec::Svgd(s) => s.n_particles,
-            MethodSpec::Mh(m) => m.n_chains,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum BandwidthSpec {
-    Median { multiplier: f64 },
-    Fixed(f64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamSpec {
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-}
-
-#[derive(Debug, Clone)]
-pub struct SvgdSpec {
-    pub n_particles: usize,
-    pub iterations: usize,
-    pub step_size: f64,
-    pub optimizer: OptimizerKind,
-    pub adam: AdamSpec,
-    pub bandwidth: BandwidthSpec,
-    /// (factor, every).
-    pub decay: Option<(f64, usize)>,
-    pub init: InitSpec,
-    pub max_failed_fraction: f64,
-}
-
-#[derive(Debug, Clone)]
-pub struct MhSpec {
-    pub n_chains: usize,
-    pub iterations: usize,
-    pub burn_in: usize,
-    pub thin: usize,
-    /// `None`: 2.38/√d × the prior's unconstrained std per parameter.
-    pub initial_scale: Option<f64>,
-    pub adapt: bool,
-    pub adapt_every: usize,
-    pub target_acceptance: f64,
+pub struct MembersSpec {
+    pub n: usize,
     pub init: InitSpec,
     pub max_failed_fraction: f64,
 }

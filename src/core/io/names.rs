@@ -10,6 +10,10 @@ pub mod group {
     pub const SUMMARY: &str = "summary";
     pub const DIAGNOSTICS: &str = "diagnostics";
     pub const PROVENANCE: &str = "provenance";
+    /// Log-evidence estimates, one per estimator.
+    pub const EVIDENCE: &str = "evidence";
+    /// A variational density's parameters (flows), kept after the run.
+    pub const VARIATIONAL: &str = "variational";
     /// Method state for `--resume`; present only while `status` is `checkpoint`.
     pub const CHECKPOINT: &str = "checkpoint";
 }
@@ -20,6 +24,7 @@ pub mod dim {
     pub const PARAM: &str = "param";
     pub const OBS: &str = "obs";
     pub const ITERATION: &str = "iteration";
+    pub const ESTIMATOR: &str = "estimator";
 }
 
 pub mod var {
@@ -50,9 +55,15 @@ pub mod var {
     pub const ACCEPTANCE: &str = "acceptance";
     pub const LP_MEAN: &str = "lp_mean";
     pub const WALL_TIME: &str = "wall_time";
+    /// Evidence lower bound of a variational density (Monte-Carlo estimate per iteration).
+    pub const ELBO: &str = "elbo";
     pub const CONFIG: &str = "config";
     pub const CONFIG_SOURCE: &str = "config_source";
     pub const NEXT_ITERATION: &str = "next_iteration";
+    /// log q of each draw of a variational density (unconstrained space).
+    pub const LOG_Q: &str = "log_q";
+    pub const LOG_Z: &str = "log_z";
+    pub const LOG_Z_ERROR: &str = "log_z_error";
 }
 
 pub mod attr {
@@ -69,6 +80,13 @@ pub mod attr {
     pub const N_MEMBERS: &str = "n_members";
     pub const ITERATIONS: &str = "iterations";
     pub const ITERATIONS_DONE: &str = "iterations_done";
+    /// Why the run loop stopped: `iterations` (all done) or `converged`.
+    pub const TERMINATION: &str = "termination";
+    /// The estimators of `evidence/`, in order, space-separated.
+    pub const ESTIMATORS: &str = "estimators";
+    /// Forward and adjoint (gradient) solves of the physics over the whole run, all ranks.
+    pub const FORWARD_CALLS: &str = "forward_calls";
+    pub const ADJOINT_CALLS: &str = "adjoint_calls";
     pub const CREATED: &str = "created";
     pub const WALL_SECONDS: &str = "wall_seconds";
     pub const N_SAMPLES: &str = "n_samples";
@@ -78,6 +96,52 @@ pub mod attr {
     /// ArviZ reads these to label the inference library.
     pub const INFERENCE_LIBRARY: &str = "inference_library";
     pub const INFERENCE_LIBRARY_VERSION: &str = "inference_library_version";
+}
+
+/// A per-iteration trace of `diagnostics/`. A new trace is one variant (and its name above);
+/// the file holds them in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Trace {
+    /// χ²/N averaged over the members that did not fail.
+    Misfit,
+    /// Mean log posterior over the members that did not fail.
+    LpMean,
+    Elbo,
+    StepSize,
+    Bandwidth,
+    Acceptance,
+    NFailed,
+    WallTime,
+}
+
+impl Trace {
+    pub const ALL: &[Trace] = &[
+        Trace::Misfit,
+        Trace::LpMean,
+        Trace::Elbo,
+        Trace::StepSize,
+        Trace::Bandwidth,
+        Trace::Acceptance,
+        Trace::NFailed,
+        Trace::WallTime,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Trace::Misfit => var::MISFIT,
+            Trace::LpMean => var::LP_MEAN,
+            Trace::Elbo => var::ELBO,
+            Trace::StepSize => var::STEP_SIZE,
+            Trace::Bandwidth => var::BANDWIDTH,
+            Trace::Acceptance => var::ACCEPTANCE,
+            Trace::NFailed => var::N_FAILED,
+            Trace::WallTime => var::WALL_TIME,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Trace> {
+        Trace::ALL.iter().copied().find(|t| t.name() == name)
+    }
 }
 
 /// Root attributes that differ between equivalent runs (rank count, times) and are therefore

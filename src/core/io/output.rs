@@ -2,12 +2,14 @@
 //! written atomically. One file per run; while a run is going, the same file holds the latest
 //! checkpoint (`status = checkpoint`, plus the `checkpoint` group).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use ndarray::{Array1, Array2, Array3};
+use ndarray::{Array1, Array2, Array3, ArrayD};
 
-use super::hdf5_util::{self, AttrValue, GroupSpec, Values, Variable};
-use super::names::{attr, dim, group, var};
+pub use super::hdf5_util::AttrValue;
+use super::hdf5_util::{self, GroupSpec, Values, Variable};
+use super::names::{Trace, attr, dim, group, var};
 use crate::core::error::Result;
 use crate::core::state::MethodState;
 
@@ -41,57 +43,87 @@ pub struct Provenance {
     pub iterations: usize,
     pub iterations_done: usize,
     pub wall_seconds: f64,
+    /// Why the loop stopped (`iterations`, `converged`); empty in a checkpoint.
+    pub termination: String,
+    /// Forward and adjoint solves so far, all ranks.
+    pub forward_calls: u64,
+    pub adjoint_calls: u64,
     /// The resolved configuration (defaults filled in) and the text the user wrote.
     pub config_resolved: String,
     pub config_source: String,
 }
 
-/// Per-iteration traces (`diagnostics/*`). A column that a method never reports (all NaN) is
-/// not written.
+/// Per-iteration traces (`diagnostics/*`), one column per [`Trace`] that any iteration
+/// reported (NaN where an iteration did not). A column that is all NaN is not written.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
-    pub misfit: Vec<f64>,
-    pub lp_mean: Vec<f64>,
-    pub step_size: Vec<f64>,
-    pub bandwidth: Vec<f64>,
-    pub acceptance: Vec<f64>,
-    pub n_failed: Vec<f64>,
-    pub wall_time: Vec<f64>,
+    len: usize,
+    columns: BTreeMap<Trace, Vec<f64>>,
 }
 
 impl History {
     pub fn len(&self) -> usize {
-        self.misfit.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.misfit.is_empty()
+        self.len == 0
     }
 
-    /// The columns with their names, in file order.
-    pub fn columns(&self) -> [(&'static str, &Vec<f64>); 7] {
-        [
-            (var::MISFIT, &self.misfit),
-            (var::LP_MEAN, &self.lp_mean),
-            (var::STEP_SIZE, &self.step_size),
-            (var::BANDWIDTH, &self.bandwidth),
-            (var::ACCEPTANCE, &self.acceptance),
-            (var::N_FAILED, &self.n_failed),
-            (var::WALL_TIME, &self.wall_time),
-        ]
+    /// Appends one iteration's values.
+    pub fn push(&mut self, values: &[(Trace, f64)]) {
+        for column in self.columns.values_mut() {
+            column.push(f64::NAN);
+        }
+        for &(trace, value) in values {
+            let column = self
+                .columns
+                .entry(trace)
+                .or_insert_with(|| vec![f64::NAN; self.len + 1]);
+            column[self.len] = value;
+        }
+        self.len += 1;
     }
 
-    pub fn columns_mut(&mut self) -> [(&'static str, &mut Vec<f64>); 7] {
-        [
-            (var::MISFIT, &mut self.misfit),
-            (var::LP_MEAN, &mut self.lp_mean),
-            (var::STEP_SIZE, &mut self.step_size),
-            (var::BANDWIDTH, &mut self.bandwidth),
-            (var::ACCEPTANCE, &mut self.acceptance),
-            (var::N_FAILED, &mut self.n_failed),
-            (var::WALL_TIME, &mut self.wall_time),
-        ]
+    /// The columns in file order.
+    pub fn columns(&self) -> impl Iterator<Item = (Trace, &Vec<f64>)> {
+        self.columns.iter().map(|(t, c)| (*t, c))
     }
+
+    /// The column of `trace`, when any iteration reported it.
+    pub fn column(&self, trace: Trace) -> Option<&Vec<f64>> {
+        self.columns.get(&trace)
+    }
+
+    /// A history read back from a file: columns of equal length.
+    pub fn from_columns(columns: Vec<(Trace, Vec<f64>)>) -> Self {
+        let len = columns.first().map_or(0, |(_, c)| c.len());
+        assert!(
+            columns.iter().all(|(_, c)| c.len() == len),
+            "history columns of equal length"
+        );
+        History {
+            len,
+            columns: columns.into_iter().collect(),
+        }
+    }
+}
+
+/// Values per (chain, draw) of `sample_stats/`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DrawValues {
+    F64(Array2<f64>),
+    I64(Array2<i64>),
+    I8(Array2<i8>),
+}
+
+/// A group of arrays a method keeps in the result (flow parameters, network weights): written
+/// under `name/` with its attributes, read back by later runs (`init: {file: q.h5}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptGroup {
+    pub name: &'static str,
+    pub attrs: Vec<(String, AttrValue)>,
+    pub arrays: Vec<(String, ArrayD<f64>)>,
 }
 
 /// Per-parameter summaries in physical units.
@@ -115,12 +147,14 @@ pub struct RunRecord {
     pub m: Array3<f64>,
     /// Grid coordinates of each parameter (`param_x`, `param_y`, ...) with their units.
     pub param_coords: Vec<(&'static str, Array1<f64>, &'static str)>,
-    pub lp: Array2<f64>,
-    pub log_likelihood: Array2<f64>,
-    pub accepted: Option<Array2<i8>>,
-    pub acceptance_rate: Option<Array1<f64>>,
-    /// (chain, draw): members whose forward model failed.
-    pub n_failed: Array2<i64>,
+    /// `sample_stats/` per (chain, draw), in file order: lp, log_likelihood, n_failed, ...
+    pub draw_stats: Vec<(&'static str, DrawValues)>,
+    /// `sample_stats/` per chain (acceptance_rate).
+    pub chain_stats: Vec<(&'static str, Array1<f64>)>,
+    /// Groups the method keeps (`variational/`, ...).
+    pub kept: Vec<KeptGroup>,
+    /// Log-evidence estimates: (estimator, log Z, its standard error).
+    pub evidence: Vec<(String, f64, f64)>,
     /// Observed data and σ, when the run has a likelihood.
     pub observed: Option<(Array1<f64>, Array1<f64>)>,
     /// Predicted data at the posterior mean.
@@ -144,7 +178,23 @@ fn features() -> String {
     if cfg!(feature = "mpi") {
         list.push("mpi");
     }
+    if cfg!(feature = "cuda") {
+        list.push("cuda");
+    }
     list.join(",")
+}
+
+/// A group of named f64 arrays, each with its own dimensions (`{name}_dim_{k}`).
+fn array_group(name: &str, arrays: &[(String, ArrayD<f64>)]) -> GroupSpec {
+    let mut g = GroupSpec::new(name);
+    for (name, array) in arrays {
+        let dims: Vec<String> = (0..array.ndim())
+            .map(|k| format!("{name}_dim_{k}"))
+            .collect();
+        let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+        g = g.var(Variable::new(name, &dims, Values::F64(array.clone())));
+    }
+    g
 }
 
 impl RunRecord {
@@ -172,6 +222,15 @@ impl RunRecord {
                 AttrValue::Int(p.iterations_done as i64),
             ),
             (attr::WALL_SECONDS.into(), AttrValue::Float(p.wall_seconds)),
+            (attr::TERMINATION.into(), text(&p.termination)),
+            (
+                attr::FORWARD_CALLS.into(),
+                AttrValue::Int(p.forward_calls as i64),
+            ),
+            (
+                attr::ADJOINT_CALLS.into(),
+                AttrValue::Int(p.adjoint_calls as i64),
+            ),
             (attr::CREATED.into(), AttrValue::Int(created)),
             (attr::INFERENCE_LIBRARY.into(), text("geobayes")),
             (
@@ -203,35 +262,17 @@ impl RunRecord {
         }
         groups.push(posterior);
 
-        let mut stats = GroupSpec::new(group::SAMPLE_STATS)
-            .var(Variable::new(
-                var::LP,
-                &[dim::CHAIN, dim::DRAW],
-                f64_values(&self.lp),
-            ))
-            .var(Variable::new(
-                var::LOG_LIKELIHOOD,
-                &[dim::CHAIN, dim::DRAW],
-                f64_values(&self.log_likelihood),
-            ))
-            .var(Variable::new(
-                var::N_FAILED,
-                &[dim::CHAIN, dim::DRAW],
-                Values::I64(self.n_failed.clone().into_dyn()),
-            ));
-        if let Some(accepted) = &self.accepted {
-            stats = stats.var(Variable::new(
-                var::ACCEPTED,
-                &[dim::CHAIN, dim::DRAW],
-                Values::I8(accepted.clone().into_dyn()),
-            ));
+        let mut stats = GroupSpec::new(group::SAMPLE_STATS);
+        for (name, values) in &self.draw_stats {
+            let values = match values {
+                DrawValues::F64(a) => f64_values(a),
+                DrawValues::I64(a) => Values::I64(a.clone().into_dyn()),
+                DrawValues::I8(a) => Values::I8(a.clone().into_dyn()),
+            };
+            stats = stats.var(Variable::new(name, &[dim::CHAIN, dim::DRAW], values));
         }
-        if let Some(rate) = &self.acceptance_rate {
-            stats = stats.var(Variable::new(
-                var::ACCEPTANCE_RATE,
-                &[dim::CHAIN],
-                f64_values(rate),
-            ));
+        for (name, values) in &self.chain_stats {
+            stats = stats.var(Variable::new(name, &[dim::CHAIN], f64_values(values)));
         }
         groups.push(stats);
 
@@ -280,10 +321,10 @@ impl RunRecord {
         groups.push(summary);
 
         let mut diagnostics = GroupSpec::new(group::DIAGNOSTICS);
-        for (name, column) in self.history.columns() {
+        for (trace, column) in self.history.columns() {
             if column.iter().any(|v| !v.is_nan()) {
                 diagnostics = diagnostics.var(Variable::new(
-                    name,
+                    trace.name(),
                     &[dim::ITERATION],
                     Values::F64(Array1::from(column.clone()).into_dyn()),
                 ));
@@ -305,17 +346,40 @@ impl RunRecord {
                 )),
         );
 
-        if let Some((next, state)) = &self.checkpoint {
-            let mut cp = GroupSpec::new(group::CHECKPOINT)
-                .attr(var::NEXT_ITERATION, AttrValue::Int(*next as i64));
-            for (name, array) in state.entries() {
-                let dims: Vec<String> = (0..array.ndim())
-                    .map(|k| format!("{name}_dim_{k}"))
-                    .collect();
-                let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
-                cp = cp.var(Variable::new(name, &dims, Values::F64(array.clone())));
+        if !self.evidence.is_empty() {
+            let names: Vec<&str> = self.evidence.iter().map(|(n, ..)| n.as_str()).collect();
+            let column = |k: usize| {
+                Array1::from_iter(self.evidence.iter().map(|e| if k == 0 { e.1 } else { e.2 }))
+            };
+            groups.push(
+                GroupSpec::new(group::EVIDENCE)
+                    .attr(attr::ESTIMATORS, text(&names.join(" ")))
+                    .var(Variable::new(
+                        var::LOG_Z,
+                        &[dim::ESTIMATOR],
+                        f64_values(&column(0)),
+                    ))
+                    .var(Variable::new(
+                        var::LOG_Z_ERROR,
+                        &[dim::ESTIMATOR],
+                        f64_values(&column(1)),
+                    )),
+            );
+        }
+
+        for kept in &self.kept {
+            let mut g = array_group(kept.name, &kept.arrays);
+            for (name, value) in &kept.attrs {
+                g = g.attr(name, value.clone());
             }
-            groups.push(cp);
+            groups.push(g);
+        }
+
+        if let Some((next, state)) = &self.checkpoint {
+            groups.push(
+                array_group(group::CHECKPOINT, state.entries())
+                    .attr(var::NEXT_ITERATION, AttrValue::Int(*next as i64)),
+            );
         }
         groups
     }

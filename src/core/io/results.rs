@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::hdf5_util::{AttrValue, H5Reader};
-use super::names::{attr, group, var};
+use super::names::{Trace, attr, group, var};
 use super::output::History;
 use crate::core::error::{Error, Result};
 use crate::core::state::MethodState;
@@ -42,21 +42,16 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         }
         state.put(&name, file.f64(&format!("{}/{name}", group::CHECKPOINT))?);
     }
-    let mut history = History::default();
-    let n = if file.has(&format!("{}/{}", group::DIAGNOSTICS, var::MISFIT)) {
-        file.f64(&format!("{}/{}", group::DIAGNOSTICS, var::MISFIT))?
-            .len()
-    } else {
-        0
-    };
-    for (name, column) in history.columns_mut() {
-        let path_in_file = format!("{}/{name}", group::DIAGNOSTICS);
-        *column = if file.has(&path_in_file) {
-            file.f64(&path_in_file)?.iter().copied().collect()
-        } else {
-            vec![f64::NAN; n]
-        };
+    let mut columns = Vec::new();
+    if file.has_group(group::DIAGNOSTICS) {
+        for name in file.dataset_names(group::DIAGNOSTICS)? {
+            if let Some(trace) = Trace::from_name(&name) {
+                let values = file.f64(&format!("{}/{name}", group::DIAGNOSTICS))?;
+                columns.push((trace, values.iter().copied().collect()));
+            }
+        }
     }
+    let history = History::from_columns(columns);
     Ok(Checkpoint {
         config_hash,
         next_iteration,

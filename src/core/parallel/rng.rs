@@ -17,6 +17,10 @@ pub enum Purpose {
     Noise,
     /// Mini-batch selection (shots, data) shared by all members.
     Batch,
+    /// Monte-Carlo samples of a variational objective (member = sample, per iteration).
+    MonteCarlo,
+    /// Draws from a fitted variational density for the result.
+    Draw,
 }
 
 impl Purpose {
@@ -27,6 +31,8 @@ impl Purpose {
             Purpose::Proposal => 2,
             Purpose::Noise => 3,
             Purpose::Batch => 4,
+            Purpose::MonteCarlo => 5,
+            Purpose::Draw => 6,
         }
     }
 }

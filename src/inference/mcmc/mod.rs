@@ -1,3 +1,0 @@
-//! Markov chain Monte Carlo samplers.
-
-pub mod mh;

@@ -1,0 +1,9 @@
+//! The methods, one folder each, and the registry: the only list of methods. Adding a method
+//! is its folder (config, check, build, step, tests) and one line here.
+
+crate::method_registry! {
+    /// Stein variational gradient descent.
+    "svgd" => Svgd(svgd),
+    /// Adaptive random-walk Metropolis–Hastings.
+    "mh" => Mh(mh),
+}

@@ -1,3 +1,0 @@
-//! Variational and particle methods.
-
-pub mod svgd;
