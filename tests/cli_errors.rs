@@ -44,6 +44,27 @@ output: {path: out.h5}
     .to_string()
 }
 
+/// A valid variational config on an analytic target (no files).
+fn vi_case(_dir: &Path) -> String {
+    r#"name: vi
+problem:
+  kind: analytic
+  dim: 6
+  grid: {shape: [3, 2]}
+  target: {kind: gaussian, mean: 0.0, std: 0.5}
+prior: {kind: gaussian, mean: 0.0, std: 1.0}
+method:
+  kind: vi
+  flow:
+    - {kind: linear, structure: banded, template: [3, 3]}
+  iterations: 5
+  step_size: 0.01
+  draws: 10
+output: {path: out.h5}
+"#
+    .to_string()
+}
+
 /// A valid small 2D FWI config (forward only: v_max given, no data file).
 fn fwi_case() -> String {
     r#"problem:
@@ -299,6 +320,84 @@ fn cases() -> Vec<Case> {
             },
             args: &["forward", "--out", "out.npy"],
             expect: "problem.data.sigma: required with waveform data",
+        },
+        Case {
+            name: "negative member count, with its line",
+            setup: |d| linear_case(d).replace("n_chains: 2", "n_chains: -5"),
+            args: &[],
+            expect: "method.n_chains: invalid value: integer `-5`, expected usize (line 7)",
+        },
+        Case {
+            name: "wrong type inside a method block, with its line",
+            setup: |d| {
+                linear_case(d).replace("burn_in: 10}", "burn_in: 10, proposal: {adapt: maybe}}")
+            },
+            args: &[],
+            expect: "method.proposal.adapt: invalid type: string \"maybe\", expected a boolean (line 7)",
+        },
+        Case {
+            name: "wrong type inside a problem block",
+            setup: |d| traveltime_case(d).replace("shape: [9, 9]", "shape: [9, x]"),
+            args: &[],
+            expect: "problem.grid.shape[1]: invalid type: string \"x\"",
+        },
+        Case {
+            name: "unknown flow layer",
+            setup: |d| {
+                vi_case(d).replace(
+                    "kind: linear, structure: banded, template: [3, 3]",
+                    "kind: wavelet",
+                )
+            },
+            args: &[],
+            expect: "method.flow[0].kind: unknown variant `wavelet`",
+        },
+        Case {
+            name: "template wider than the axis",
+            setup: |d| vi_case(d).replace("template: [3, 3]", "template: [7, 3]"),
+            args: &[],
+            expect: "method.flow[0].template[0]: must be at most 2n − 1 = 5",
+        },
+        Case {
+            name: "template of even width",
+            setup: |d| vi_case(d).replace("template: [3, 3]", "template: [3, 2]"),
+            args: &[],
+            expect: "method.flow[0].template[1]: must be odd",
+        },
+        Case {
+            name: "template with another number of axes than the grid",
+            setup: |d| vi_case(d).replace("template: [3, 3]", "template: [3]"),
+            args: &[],
+            expect: "method.flow[0].template: has 1 widths, the parameter grid has 2 axes",
+        },
+        Case {
+            name: "analytic grid of another size than dim",
+            setup: |d| vi_case(d).replace("shape: [3, 2]", "shape: [4, 2]"),
+            args: &[],
+            expect: "problem.grid.shape: has 8 points ([4, 2]), problem.dim is 6",
+        },
+        Case {
+            name: "no draws",
+            setup: |d| vi_case(d).replace("draws: 10", "draws: 0"),
+            args: &[],
+            expect: "method.draws: must be ≥ 1 (got 0)",
+        },
+        Case {
+            name: "non-positive variational step size",
+            setup: |d| vi_case(d).replace("step_size: 0.01", "step_size: 0.0"),
+            args: &[],
+            expect: "method.step_size: must be a finite number > 0 (got 0)",
+        },
+        Case {
+            name: "a 2-D target in another dimension",
+            setup: |d| {
+                vi_case(d).replace(
+                    "{kind: gaussian, mean: 0.0, std: 0.5}",
+                    "{kind: banana, b: 2.0}",
+                )
+            },
+            args: &[],
+            expect: "problem.target.kind: `banana` is a 2-D target (problem.dim is 6)",
         },
         Case {
             name: "3D grid with 2D values",

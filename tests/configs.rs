@@ -53,7 +53,17 @@ fn every_shipped_config_runs_shortened() {
                     config.display()
                 );
             }
+            let variational = text.contains("kind: vi");
             let shorten: Vec<&str> = match (text.contains("kind: mh"), fixed_members) {
+                // A few Monte-Carlo samples and draws of q.
+                _ if variational => vec![
+                    "--set",
+                    "method.samples_per_iteration=2",
+                    "--set",
+                    "method.iterations=3",
+                    "--set",
+                    "method.draws=4",
+                ],
                 // One iteration of two particles (or of the init file's) is a full gradient
                 // of every shot.
                 (false, false) if fwi => vec![

@@ -38,6 +38,14 @@ const LINEAR: &[&str] = &[
     "output.progress=off",
 ];
 
+/// Mean-field ADVI on the linear problem (5 samples per iteration over 1, 2 or 3 ranks).
+const VI_LINEAR: &[&str] = &[
+    "--set",
+    "method={kind: vi, flow: [{kind: linear, structure: diagonal}], samples_per_iteration: 5, iterations: 40, step_size: 0.01, draws: 7}",
+    "--set",
+    "output.progress=off",
+];
+
 fn out_arg(path: &Path) -> String {
     format!("output.path={}", path.display())
 }
@@ -97,6 +105,31 @@ fn mh_on_travel_times_is_bit_identical_for_1_2_3_ranks() {
 #[test]
 fn mh_on_the_linear_problem_is_bit_identical_for_1_2_3_ranks() {
     check_identical_across_ranks("linear_gaussian.yaml", LINEAR);
+}
+
+#[test]
+fn mean_field_vi_is_bit_identical_for_1_2_3_ranks() {
+    check_identical_across_ranks("linear_gaussian.yaml", VI_LINEAR);
+}
+
+#[test]
+fn psvi_on_travel_times_is_bit_identical_for_1_2_3_ranks() {
+    check_identical_across_ranks(
+        "quickstart.yaml",
+        &[
+            "--set",
+            "problem.forward_refine=1",
+            "--set",
+            "method={kind: vi, flow: [{kind: linear, structure: banded, template: [3, 3]}], samples_per_iteration: 3, iterations: 4, step_size: 0.01, draws: 5}",
+            "--set",
+            "output.progress=off",
+        ],
+    );
+}
+
+#[test]
+fn vi_killed_after_a_checkpoint_resumes_bit_identically() {
+    check_resume("linear_gaussian.yaml", VI_LINEAR, 8);
 }
 
 /// Kills a run right after its second checkpoint (test hook), resumes it, and compares with an

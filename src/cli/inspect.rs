@@ -43,6 +43,13 @@ pub fn report(path: &Path) -> Result<String> {
         a(attr::VERSION),
         a(attr::GIT_COMMIT)
     );
+    let _ = writeln!(
+        out,
+        "  forward solves {}   adjoint solves {}   termination {}",
+        a(attr::FORWARD_CALLS),
+        a(attr::ADJOINT_CALLS),
+        a(attr::TERMINATION)
+    );
     let m_path = format!("{}/{}", group::POSTERIOR, var::M);
     if file.has(&m_path) {
         let m = file.f64(&m_path)?;
@@ -68,6 +75,23 @@ pub fn report(path: &Path) -> Result<String> {
     if file.has(&rate) {
         let v: Vec<f64> = file.f64(&rate)?.iter().copied().collect();
         let _ = writeln!(out, "    acceptance rate per chain {}", range(&v));
+    }
+    if file.has_group(group::VARIATIONAL) {
+        let _ = writeln!(
+            out,
+            "  variational (the fitted q, reusable with init: {{file}}):"
+        );
+        for name in file.dataset_names(group::VARIATIONAL).unwrap_or_default() {
+            if name.contains("_dim_") {
+                continue;
+            }
+            let v: Vec<f64> = file
+                .f64(&format!("{}/{name}", group::VARIATIONAL))?
+                .iter()
+                .copied()
+                .collect();
+            let _ = writeln!(out, "    {name:<16} {} values {}", v.len(), range(&v));
+        }
     }
     let _ = writeln!(out, "  diagnostics (first → last, min):");
     for name in file.dataset_names(group::DIAGNOSTICS).unwrap_or_default() {

@@ -73,7 +73,11 @@ impl Progress {
 }
 
 fn describe(stats: &StepStats) -> String {
-    let mut text = format!("misfit {:.4}", stats.misfit);
+    let mut text = if stats.misfit.is_nan() {
+        String::new()
+    } else {
+        format!("misfit {:.4}", stats.misfit)
+    };
     if let Some(e) = stats.trace(Trace::Elbo) {
         text.push_str(&format!(" elbo {e:.4}"));
     }
@@ -86,7 +90,7 @@ fn describe(stats: &StepStats) -> String {
     if stats.n_failed > 0 {
         text.push_str(&format!(" failed {}", stats.n_failed));
     }
-    text
+    text.trim_start().to_string()
 }
 
 impl Observer for Progress {

@@ -10,6 +10,7 @@
 
 pub mod context;
 pub mod diagnostics;
+pub mod flows;
 pub mod methods;
 pub mod optim;
 mod registry;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use geobayes::core::io::hdf5_util::H5Reader;
-use geobayes::core::io::names::{NON_REPRODUCIBLE, group};
+use geobayes::core::io::names::{NON_REPRODUCIBLE, attr, group};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_geobayes");
 
@@ -104,6 +104,7 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
         group::OBSERVED_DATA,
         group::SUMMARY,
         group::DIAGNOSTICS,
+        group::VARIATIONAL,
     ] {
         let (na, nb) = (
             fa.dataset_names(g).unwrap_or_default(),
@@ -135,6 +136,15 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
         }
     }
     assert!(compared >= 8, "only {compared} datasets compared");
+    for name in [attr::FORWARD_CALLS, attr::ADJOINT_CALLS, attr::TERMINATION] {
+        assert_eq!(
+            format!("{:?}", fa.root_attr(name).unwrap()),
+            format!("{:?}", fb.root_attr(name).unwrap()),
+            "root attribute {name} ({} vs {})",
+            a.display(),
+            b.display()
+        );
+    }
 }
 
 /// Runs a kernel file of kernels/ on the CPU (tests without a GPU): compiles the source NVRTC

@@ -6,4 +6,6 @@ crate::method_registry! {
     "svgd" => Svgd(svgd),
     /// Adaptive random-walk Metropolis–Hastings.
     "mh" => Mh(mh),
+    /// Variational inference with a flow (ADVI, PSVI, normalizing flows).
+    "vi" => Vi(vi),
 }

@@ -1,0 +1,222 @@
+//! The `flow:` list of a variational method: each layer a tagged block (`{kind: linear, ...}`)
+//! with its own keys, checked against the problem's grid into a [`LayerSpec`], and built into
+//! a [`Flow`]. Shared by `vi` and `boosting_vi`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Flow;
+use super::linear::{Linear, Structure};
+use crate::core::config::Issues;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StructureKind {
+    /// Mean-field ADVI.
+    Diagonal,
+    /// Full-rank ADVI.
+    Full,
+    /// PSVI: correlations between grid neighbours inside `template`.
+    Banded,
+}
+
+/// `{kind: linear, structure: diagonal | full | banded, template: [w_x, w_y, ...]}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearKeys {
+    pub structure: StructureKind,
+    /// Odd widths per grid axis (x first); banded only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Vec<usize>>,
+}
+
+crate::tagged_registry! {
+    /// A layer of `flow:` (`kind`).
+    pub enum LayerKeys {
+        /// y = μ + L z with diagonal, full or banded L.
+        "linear" => Linear(LinearKeys),
+    }
+}
+
+/// A checked layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LayerSpec {
+    Linear(Structure),
+}
+
+/// Checks `flow:` (keys relative to the method block) for a problem of `dim` parameters on
+/// the grid `shape` (x first).
+pub fn check_flow(
+    blocks: &[serde_yaml_ng::Value],
+    dim: usize,
+    shape: &[usize],
+    issues: &mut Issues,
+) -> Option<Vec<LayerSpec>> {
+    if !issues.check(!blocks.is_empty(), "flow", || {
+        format!(
+            "needs at least one layer (kinds: {})",
+            LayerKeys::KINDS.join(", ")
+        )
+    }) {
+        return None;
+    }
+    let mut layers = Vec::with_capacity(blocks.len());
+    let mut ok = true;
+    for (k, block) in blocks.iter().enumerate() {
+        let key = format!("flow[{k}]");
+        let parsed = match LayerKeys::from_block(block.clone(), &issues.path(&key)) {
+            Ok(p) => p,
+            Err(issue) => {
+                issues.push(issue);
+                ok = false;
+                continue;
+            }
+        };
+        match issues.within(&key, |issues| check_layer(&parsed, dim, shape, issues)) {
+            Some(layer) => layers.push(layer),
+            None => ok = false,
+        }
+    }
+    ok.then_some(layers)
+}
+
+fn check_layer(
+    keys: &LayerKeys,
+    dim: usize,
+    shape: &[usize],
+    issues: &mut Issues,
+) -> Option<LayerSpec> {
+    match keys {
+        LayerKeys::Linear(l) => {
+            let structure = match (l.structure, &l.template) {
+                (StructureKind::Banded, None) => {
+                    issues.add(
+                        "template",
+                        "required for `structure: banded`: odd widths per grid axis, e.g. [5, 5]",
+                    );
+                    return None;
+                }
+                (StructureKind::Banded, Some(t)) => {
+                    check_template(t, shape, issues)?;
+                    Structure::Banded {
+                        template: t.clone(),
+                        shape: shape.to_vec(),
+                    }
+                }
+                (kind, Some(_)) => {
+                    issues.add(
+                        "template",
+                        format!("belongs to `structure: banded`, not {kind:?}").to_lowercase(),
+                    );
+                    return None;
+                }
+                (StructureKind::Diagonal, None) => Structure::Diagonal,
+                (StructureKind::Full, None) => {
+                    issues
+                        .check(dim <= 20_000, "structure", || {
+                            format!(
+                                "full covariance of {dim} parameters needs {} entries; use banded",
+                                dim * (dim - 1) / 2
+                            )
+                        })
+                        .then_some(())?;
+                    Structure::Full
+                }
+            };
+            Some(LayerSpec::Linear(structure))
+        }
+    }
+}
+
+/// A template has one odd width per grid axis, each at most 2n − 1 (the whole axis).
+fn check_template(template: &[usize], shape: &[usize], issues: &mut Issues) -> Option<()> {
+    if !issues.check(template.len() == shape.len(), "template", || {
+        format!(
+            "has {} widths, the parameter grid has {} axes (shape {shape:?}, x first)",
+            template.len(),
+            shape.len()
+        )
+    }) {
+        return None;
+    }
+    let mut ok = true;
+    for (a, (&w, &n)) in template.iter().zip(shape).enumerate() {
+        ok &= issues.check(w % 2 == 1, &format!("template[{a}]"), || {
+            format!("must be odd (a node and the same number of neighbours either side; got {w})")
+        });
+        ok &= issues.check(w < 2 * n, &format!("template[{a}]"), || {
+            format!(
+                "must be at most 2n − 1 = {} for an axis of {n} points (got {w})",
+                2 * n - 1
+            )
+        });
+    }
+    ok.then_some(())
+}
+
+/// The flow of checked layers over `dim` parameters.
+pub fn build_flow(layers: &[LayerSpec], dim: usize) -> Flow {
+    let built = layers
+        .iter()
+        .map(|l| match l {
+            LayerSpec::Linear(s) => Box::new(Linear::new(s, dim)) as Box<dyn super::Layer>,
+        })
+        .collect();
+    Flow::new(dim, built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, shape: &[usize]) -> Result<Vec<LayerSpec>, String> {
+        let blocks: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(text).unwrap();
+        let mut issues = Issues::new();
+        let dim = shape.iter().product();
+        let out = issues.within("method", |i| check_flow(&blocks, dim, shape, i));
+        match issues.into_error(std::path::Path::new("c.yaml"), &Default::default()) {
+            Some(e) => Err(e.to_string()),
+            None => Ok(out.unwrap()),
+        }
+    }
+
+    #[test]
+    fn layers_are_checked_with_their_key_paths() {
+        assert!(check("[{kind: linear, structure: diagonal}]", &[4]).is_ok());
+        let e = check("[{kind: linear, structure: diagonal}, {kind: magic}]", &[4]).unwrap_err();
+        assert!(
+            e.contains("method.flow[1].kind: unknown variant `magic`"),
+            "{e}"
+        );
+        let e = check(
+            "[{kind: linear, structure: banded, template: [4, 3]}]",
+            &[5, 5],
+        )
+        .unwrap_err();
+        assert!(e.contains("method.flow[0].template[0]: must be odd"), "{e}");
+        let e = check(
+            "[{kind: linear, structure: banded, template: [11, 3]}]",
+            &[5, 5],
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("method.flow[0].template[0]: must be at most 2n − 1 = 9"),
+            "{e}"
+        );
+        let e = check(
+            "[{kind: linear, structure: banded, template: [3]}]",
+            &[5, 5],
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("method.flow[0].template: has 1 widths, the parameter grid has 2 axes"),
+            "{e}"
+        );
+        let e = check("[{kind: linear, structure: full, templat: [3]}]", &[5]).unwrap_err();
+        assert!(e.contains("method.flow[0].templat: unknown field"), "{e}");
+        assert!(
+            check("[]", &[3])
+                .unwrap_err()
+                .contains("method.flow: needs at least one layer")
+        );
+    }
+}

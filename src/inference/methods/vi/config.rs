@@ -1,0 +1,174 @@
+//! The `vi` config block and its checked spec.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::config::MethodCheck;
+use crate::core::config::raw::{FileRef, InitKind, default_max_failed_fraction};
+use crate::core::config::spec::{CheckedMethod, InitSpec, MembersSpec};
+use crate::core::io::hdf5_util::H5Reader;
+use crate::core::io::names::group;
+use crate::inference::flows::config::{LayerSpec, build_flow, check_flow};
+use crate::inference::optim::{AdamKeys, DecayKeys, OptimizerKind, OptimizerSpec, SgdKeys, check_optimizer};
+use crate::inference::{Method, MethodConfig};
+
+/// `method: {kind: vi, flow: [...], ...}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The layers, applied in order to z ~ N(0, I) (`flows::config::LayerKeys`).
+    pub flow: Vec<serde_yaml_ng::Value>,
+    /// Monte-Carlo samples of the ELBO gradient per iteration.
+    #[serde(default = "five")]
+    pub samples_per_iteration: usize,
+    pub iterations: usize,
+    pub step_size: f64,
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    #[serde(default)]
+    pub adam: AdamKeys,
+    #[serde(default)]
+    pub sgd: SgdKeys,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay: Option<DecayKeys>,
+    /// Draws from the final q written as `posterior/m`.
+    #[serde(default = "thousand")]
+    pub draws: usize,
+    #[serde(default)]
+    pub init: VariationalInit,
+    #[serde(default = "default_max_failed_fraction")]
+    pub max_failed_fraction: f64,
+}
+
+fn five() -> usize {
+    5
+}
+
+fn thousand() -> usize {
+    1000
+}
+
+/// Where q starts: `prior` (the prior's unconstrained mean and scale) or `{file: q.h5}` (the
+/// `variational/` group of an earlier result with the same flow).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged, expecting = "`prior` or {file: PATH} (a result file with a variational/ group)")]
+pub enum VariationalInit {
+    Kind(InitKind),
+    File(FileRef),
+}
+
+impl Default for VariationalInit {
+    fn default() -> Self {
+        VariationalInit::Kind(InitKind::Prior)
+    }
+}
+
+/// A checked `vi` block.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub members: MembersSpec,
+    pub iterations: usize,
+    pub optimizer: OptimizerSpec,
+    pub layers: Vec<LayerSpec>,
+    pub draws: usize,
+    /// The flow's parameters from `init: {file}`.
+    pub initial_theta: Option<Vec<f64>>,
+    /// The `flow:` list as written (kept with the parameters).
+    pub flow_text: String,
+}
+
+impl CheckedMethod for Spec {
+    fn kind(&self) -> &'static str {
+        "vi"
+    }
+    fn members(&self) -> &MembersSpec {
+        &self.members
+    }
+    fn iterations(&self) -> usize {
+        self.iterations
+    }
+    fn takes_stochastic_gradients(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        format!(
+            "{} layer{}, {} samples × {} iterations, {} draws",
+            self.layers.len(),
+            if self.layers.len() == 1 { "" } else { "s" },
+            self.members.n,
+            self.iterations,
+            self.draws
+        )
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl MethodConfig for Config {
+    type Spec = Spec;
+
+    fn check(&self, cx: &mut MethodCheck) -> Option<Spec> {
+        let mut ok = cx.issues.at_least(self.iterations, 1, "iterations");
+        ok &= cx.issues.at_least(self.samples_per_iteration, 1, "samples_per_iteration");
+        ok &= cx.issues.at_least(self.draws, 1, "draws");
+        ok &= cx.issues.in_range(self.max_failed_fraction, 0.0, 1.0, "max_failed_fraction", "[0, 1]");
+        let optimizer = check_optimizer(
+            self.step_size,
+            self.optimizer,
+            &self.adam,
+            &self.sgd,
+            self.decay.as_ref(),
+            cx.issues,
+        );
+        let problem = cx.problem?;
+        let (dim, shape) = (problem.n_params(), problem.axes_shape());
+        let layers = check_flow(&self.flow, dim, &shape, cx.issues)?;
+        let initial_theta = match &self.init {
+            VariationalInit::Kind(InitKind::Prior) => None,
+            VariationalInit::File(f) => {
+                let n = build_flow(&layers, dim).n_params();
+                Some(read_theta(&crate::core::config::resolve(cx.dir, &f.file), n, cx)?)
+            }
+        };
+        let flow_text = serde_json::to_string(&self.flow).expect("YAML values serialise as JSON");
+        (ok && optimizer.is_some()).then(|| Spec {
+            members: MembersSpec {
+                n: self.samples_per_iteration,
+                init: InitSpec::ByMethod,
+                max_failed_fraction: self.max_failed_fraction,
+            },
+            iterations: self.iterations,
+            optimizer: optimizer.expect("checked"),
+            layers,
+            draws: self.draws,
+            initial_theta,
+            flow_text,
+        })
+    }
+
+    fn build(spec: &Spec, dim: usize) -> Box<dyn Method> {
+        Box::new(super::Vi::new(spec.clone(), dim))
+    }
+}
+
+/// The flow parameters `variational/theta` of an earlier result, of length `n`.
+fn read_theta(path: &std::path::Path, n: usize, cx: &mut MethodCheck) -> Option<Vec<f64>> {
+    let key = "init.file";
+    let read = H5Reader::open(path)
+        .and_then(|f| f.f64(&format!("{}/{}", group::VARIATIONAL, super::THETA)));
+    match read {
+        Ok(theta) if theta.len() == n => Some(theta.iter().copied().collect()),
+        Ok(theta) => {
+            cx.issues.add(key, format!(
+                "{}: variational/theta has {} parameters, this flow has {n}: start from a result of the same flow",
+                path.display(),
+                theta.len()
+            ));
+            None
+        }
+        Err(e) => {
+            cx.issues.add(key, format!("{e} (a result file of a `vi` run, with its variational/ group)"));
+            None
+        }
+    }
+}
