@@ -54,16 +54,25 @@ fn every_shipped_config_runs_shortened() {
                 );
             }
             let variational = text.contains("kind: vi");
+            let annealed = text.contains("  anneal:");
             let shorten: Vec<&str> = match (text.contains("kind: mh"), fixed_members) {
-                // A few Monte-Carlo samples and draws of q.
-                _ if variational => vec![
+                // A few Monte-Carlo samples and draws of q (and a tempering that fits).
+                _ if variational => [
                     "--set",
                     "method.samples_per_iteration=2",
                     "--set",
                     "method.iterations=3",
                     "--set",
                     "method.draws=4",
-                ],
+                ]
+                .into_iter()
+                .chain(
+                    annealed
+                        .then_some(["--set", "method.anneal.iterations=2"])
+                        .into_iter()
+                        .flatten(),
+                )
+                .collect(),
                 // One iteration of two particles (or of the init file's) is a full gradient
                 // of every shot.
                 (false, false) if fwi => vec![

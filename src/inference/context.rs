@@ -218,8 +218,13 @@ impl<'a> RunContext<'a> {
         assert_eq!(local.len(), owned.len() * width, "one row per owned member");
         let sums = block_sums(local, owned.len(), block, width);
         let n_blocks = n_members.div_ceil(block);
-        let partition = Partition::new(n_blocks, self.comm.size());
-        let all = self.comm.all_gather_rows(&partition, width, &sums);
+        // One rank owns every block: no gather (and no copy of the block sums).
+        let all = if self.comm.size() == 1 {
+            sums
+        } else {
+            let partition = Partition::new(n_blocks, self.comm.size());
+            self.comm.all_gather_rows(&partition, width, &sums)
+        };
         let mut total = vec![0.0; width];
         for b in 0..n_blocks {
             for (t, v) in total.iter_mut().zip(&all[b * width..(b + 1) * width]) {

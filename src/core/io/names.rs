@@ -57,6 +57,7 @@ pub mod var {
     pub const WALL_TIME: &str = "wall_time";
     /// Evidence lower bound of a variational density (Monte-Carlo estimate per iteration).
     pub const ELBO: &str = "elbo";
+    pub const BETA: &str = "beta";
     pub const CONFIG: &str = "config";
     pub const CONFIG_SOURCE: &str = "config_source";
     pub const NEXT_ITERATION: &str = "next_iteration";
@@ -107,6 +108,8 @@ pub enum Trace {
     /// Mean log posterior over the members that did not fail.
     LpMean,
     Elbo,
+    /// The likelihood's weight of a tempered objective.
+    Beta,
     StepSize,
     Bandwidth,
     Acceptance,
@@ -119,6 +122,7 @@ impl Trace {
         Trace::Misfit,
         Trace::LpMean,
         Trace::Elbo,
+        Trace::Beta,
         Trace::StepSize,
         Trace::Bandwidth,
         Trace::Acceptance,
@@ -131,6 +135,7 @@ impl Trace {
             Trace::Misfit => var::MISFIT,
             Trace::LpMean => var::LP_MEAN,
             Trace::Elbo => var::ELBO,
+            Trace::Beta => var::BETA,
             Trace::StepSize => var::STEP_SIZE,
             Trace::Bandwidth => var::BANDWIDTH,
             Trace::Acceptance => var::ACCEPTANCE,

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Flow;
+use super::coupling::AffineCoupling;
+use super::elementwise::{ActNorm, Reverse};
 use super::linear::{Linear, Structure};
 use crate::core::config::Issues;
 
@@ -29,11 +31,34 @@ pub struct LinearKeys {
     pub template: Option<Vec<usize>>,
 }
 
+/// `{kind: affine_coupling, hidden: [64, 64]}`: the conditioner's hidden layer sizes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouplingKeys {
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+}
+
+fn default_hidden() -> Vec<usize> {
+    vec![64, 64]
+}
+
+/// A layer without keys of its own (`{kind: permute}`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoKeys {}
+
 crate::tagged_registry! {
     /// A layer of `flow:` (`kind`).
     pub enum LayerKeys {
         /// y = μ + L z with diagonal, full or banded L.
         "linear" => Linear(LinearKeys),
+        /// RealNVP's affine coupling; consecutive couplings alternate halves.
+        "affine_coupling" => AffineCoupling(CouplingKeys),
+        /// Reverses the parameter order.
+        "permute" => Permute(NoKeys),
+        /// A learned per-parameter scale and shift.
+        "actnorm" => ActNorm(NoKeys),
     }
 }
 
@@ -41,6 +66,13 @@ crate::tagged_registry! {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LayerSpec {
     Linear(Structure),
+    /// Hidden sizes and which index parity conditions.
+    AffineCoupling {
+        hidden: Vec<usize>,
+        parity: usize,
+    },
+    Permute,
+    ActNorm,
 }
 
 /// Checks `flow:` (keys relative to the method block) for a problem of `dim` parameters on
@@ -61,6 +93,7 @@ pub fn check_flow(
     }
     let mut layers = Vec::with_capacity(blocks.len());
     let mut ok = true;
+    let mut couplings = 0;
     for (k, block) in blocks.iter().enumerate() {
         let key = format!("flow[{k}]");
         let parsed = match LayerKeys::from_block(block.clone(), &issues.path(&key)) {
@@ -71,8 +104,13 @@ pub fn check_flow(
                 continue;
             }
         };
-        match issues.within(&key, |issues| check_layer(&parsed, dim, shape, issues)) {
-            Some(layer) => layers.push(layer),
+        match issues.within(&key, |issues| {
+            check_layer(&parsed, dim, shape, couplings, issues)
+        }) {
+            Some(layer) => {
+                couplings += usize::from(matches!(layer, LayerSpec::AffineCoupling { .. }));
+                layers.push(layer);
+            }
             None => ok = false,
         }
     }
@@ -83,9 +121,27 @@ fn check_layer(
     keys: &LayerKeys,
     dim: usize,
     shape: &[usize],
+    couplings_before: usize,
     issues: &mut Issues,
 ) -> Option<LayerSpec> {
     match keys {
+        LayerKeys::AffineCoupling(c) => {
+            let mut ok = issues.check(dim >= 2, "kind", || {
+                format!("a coupling layer conditions half the parameters on the other half: it needs at least 2 (the problem has {dim})")
+            });
+            ok &= issues.check(c.hidden.iter().all(|&h| h >= 1), "hidden", || {
+                format!(
+                    "every hidden layer needs at least one unit (got {:?})",
+                    c.hidden
+                )
+            });
+            ok.then(|| LayerSpec::AffineCoupling {
+                hidden: c.hidden.clone(),
+                parity: couplings_before % 2,
+            })
+        }
+        LayerKeys::Permute(_) => Some(LayerSpec::Permute),
+        LayerKeys::ActNorm(_) => Some(LayerSpec::ActNorm),
         LayerKeys::Linear(l) => {
             let structure = match (l.structure, &l.template) {
                 (StructureKind::Banded, None) => {
@@ -157,8 +213,15 @@ fn check_template(template: &[usize], shape: &[usize], issues: &mut Issues) -> O
 pub fn build_flow(layers: &[LayerSpec], dim: usize) -> Flow {
     let built = layers
         .iter()
-        .map(|l| match l {
-            LayerSpec::Linear(s) => Box::new(Linear::new(s, dim)) as Box<dyn super::Layer>,
+        .map(|l| -> Box<dyn super::Layer> {
+            match l {
+                LayerSpec::Linear(s) => Box::new(Linear::new(s, dim)),
+                LayerSpec::AffineCoupling { hidden, parity } => {
+                    Box::new(AffineCoupling::new(dim, hidden, *parity))
+                }
+                LayerSpec::Permute => Box::new(Reverse { dim }),
+                LayerSpec::ActNorm => Box::new(ActNorm { dim }),
+            }
         })
         .collect();
     Flow::new(dim, built)

@@ -9,7 +9,10 @@
 //! finite differences in each layer's tests.
 
 pub mod config;
+pub mod coupling;
+pub mod elementwise;
 pub mod linear;
+pub mod mlp;
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 

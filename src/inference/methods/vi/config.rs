@@ -30,6 +30,11 @@ pub struct Config {
     pub sgd: SgdKeys,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decay: Option<DecayKeys>,
+    /// Likelihood tempering early on: the gradient of E_q[log prior + β log L] + H[q] with β
+    /// rising geometrically from `start` to 1 over `iterations` (a q started broad keeps every
+    /// mode the data allow instead of settling on the first it finds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anneal: Option<AnnealKeys>,
     /// Draws from the final q written as `posterior/m`.
     #[serde(default = "thousand")]
     pub draws: usize,
@@ -45,6 +50,14 @@ fn five() -> usize {
 
 fn thousand() -> usize {
     1000
+}
+
+/// `anneal: {start, iterations}`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnealKeys {
+    pub start: f64,
+    pub iterations: usize,
 }
 
 /// Where q starts: `prior` (the prior's unconstrained mean and scale) or `{file: q.h5}` (the
@@ -70,6 +83,8 @@ pub struct Spec {
     pub optimizer: OptimizerSpec,
     pub layers: Vec<LayerSpec>,
     pub draws: usize,
+    /// (β₀, iterations) of the likelihood tempering, if any.
+    pub anneal: Option<(f64, usize)>,
     /// The flow's parameters from `init: {file}`.
     pub initial_theta: Option<Vec<f64>>,
     /// The `flow:` list as written (kept with the parameters).
@@ -120,6 +135,13 @@ impl MethodConfig for Config {
             self.decay.as_ref(),
             cx.issues,
         );
+        let anneal = self.anneal.map(|a| {
+            ok &= cx.issues.in_range(a.start, f64::MIN_POSITIVE, 1.0, "anneal.start", "(0, 1]");
+            ok &= cx.issues.check(a.iterations >= 1 && a.iterations <= self.iterations, "anneal.iterations", || {
+                format!("must be in [1, iterations = {}] (got {})", self.iterations, a.iterations)
+            });
+            (a.start, a.iterations)
+        });
         let problem = cx.problem?;
         let (dim, shape) = (problem.n_params(), problem.axes_shape());
         let layers = check_flow(&self.flow, dim, &shape, cx.issues)?;
@@ -141,6 +163,7 @@ impl MethodConfig for Config {
             optimizer: optimizer.expect("checked"),
             layers,
             draws: self.draws,
+            anneal,
             initial_theta,
             flow_text,
         })

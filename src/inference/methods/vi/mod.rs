@@ -44,6 +44,8 @@ pub struct Vi {
     flow: Flow,
     theta: Vec<f64>,
     optimizer: Optimizer,
+    /// The owned samples' parameter gradients (reused every iteration).
+    gradients: Vec<f64>,
     /// Draws of the final q (unconstrained) and their values, after `finish`.
     draws: Array2<f64>,
     draw_lp: Array1<f64>,
@@ -64,6 +66,7 @@ impl Vi {
         Vi {
             optimizer: Optimizer::new(spec.optimizer, &[n]),
             theta: vec![0.0; n],
+            gradients: Vec::new(),
             flow,
             draws: Array2::zeros((0, dim)),
             draw_lp: Array1::zeros(0),
@@ -81,6 +84,16 @@ impl Vi {
 
     pub fn theta(&self) -> &[f64] {
         &self.theta
+    }
+
+    /// The likelihood's weight β at iteration t: β₀^(1 − t/T) while annealing, then 1.
+    pub fn beta(&self, t: usize) -> f64 {
+        match self.spec.anneal {
+            Some((start, iterations)) if t < iterations => {
+                start.powf(1.0 - t as f64 / iterations as f64)
+            }
+            _ => 1.0,
+        }
     }
 
     /// The constant of the ELBO: the entropy of N(0, I).
@@ -117,10 +130,22 @@ impl Method for Vi {
             log_det[r] = self.flow.forward(&self.theta, z.row(r), x.row_mut(r));
         }
         let eval = ctx.evaluate_stochastic(x.view(), true)?;
-        let grad = eval.grad.as_ref().expect("asked for the gradient");
+        let beta = self.beta(t);
+        // ∇ log prior + β ∇ log L (the full gradient, bit for bit, once β = 1).
+        let tempered;
+        let grad = if beta < 1.0 {
+            let prior = eval.grad_log_prior.as_ref().expect("asked for the gradient");
+            let likelihood = eval.grad_log_likelihood.as_ref().expect("asked for the gradient");
+            tempered = prior + &(likelihood * beta);
+            &tempered
+        } else {
+            eval.grad.as_ref().expect("asked for the gradient")
+        };
 
         // Each sample's parameter gradient (zero for a failed one), and its ELBO term.
-        let mut local_grad = vec![0.0; owned.len() * p];
+        let mut local_grad = std::mem::take(&mut self.gradients);
+        local_grad.clear();
+        local_grad.resize(owned.len() * p, 0.0);
         let mut local_terms = Vec::with_capacity(owned.len() * 4);
         for r in 0..owned.len() {
             let failed = eval.failed[r];
@@ -137,6 +162,7 @@ impl Method for Vi {
             local_terms.extend([elbo, eval.log_prob[r], eval.misfit[r], f64::from(u8::from(failed))]);
         }
         let total = ctx.blocked_sum(n, BLOCK, p, &local_grad);
+        self.gradients = local_grad;
         let terms = ctx.gather_rows(n, 4, &local_terms);
         let failed: Vec<bool> = terms.column(3).iter().map(|&f| f > 0.5).collect();
         let n_ok = failed.iter().filter(|&&f| !f).count();
@@ -152,7 +178,11 @@ impl Method for Vi {
             lp_mean: mean_over_ok(terms.column(1).iter().copied(), &failed),
             n_evaluated: n,
             n_failed: n - n_ok,
-            traces: vec![(Trace::Elbo, elbo), (Trace::StepSize, lr)],
+            traces: if self.spec.anneal.is_some() {
+                vec![(Trace::Elbo, elbo), (Trace::StepSize, lr), (Trace::Beta, beta)]
+            } else {
+                vec![(Trace::Elbo, elbo), (Trace::StepSize, lr)]
+            },
             converged: false,
         })
     }
@@ -354,6 +384,7 @@ mod tests {
             },
             layers: vec![LayerSpec::Linear(structure)],
             draws: 10,
+            anneal: None,
             initial_theta: None,
             flow_text: String::new(),
         }
