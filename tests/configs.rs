@@ -56,6 +56,15 @@ fn every_shipped_config_runs_shortened() {
             let variational = text.contains("kind: vi");
             let annealed = text.contains("  anneal:");
             let shorten: Vec<&str> = match (text.contains("kind: mh"), fixed_members) {
+                // One gradient of every (mini-batch) shot and one draw of q.
+                _ if variational && fwi => vec![
+                    "--set",
+                    "method.samples_per_iteration=1",
+                    "--set",
+                    "method.iterations=1",
+                    "--set",
+                    "method.draws=1",
+                ],
                 // A few Monte-Carlo samples and draws of q (and a tempering that fits).
                 _ if variational => [
                     "--set",

@@ -127,6 +127,40 @@ fn psvi_on_travel_times_is_bit_identical_for_1_2_3_ranks() {
     );
 }
 
+/// PSVI with shot mini-batches on the small 2D FWI problem, shortened.
+const PSVI_FWI: &[&str] = &[
+    "--set",
+    "problem.shots_per_iteration=2",
+    "--set",
+    "method={kind: vi, flow: [{kind: linear, structure: banded, template: [5, 5]}], samples_per_iteration: 2, iterations: 4, step_size: 0.01, draws: 2}",
+    "--set",
+    "output.progress=off",
+];
+
+#[test]
+fn fwi_psvi_with_shot_mini_batches_is_bit_identical_for_1_2_3_ranks_and_resumes() {
+    check_identical_across_ranks("fwi_small_svgd.yaml", PSVI_FWI);
+    check_resume("fwi_small_svgd.yaml", PSVI_FWI, 1);
+}
+
+/// PSVI with a 5 × 5 × 5 template and shot mini-batches on the scaled B4, shortened.
+const PSVI_B4: &[&str] = &[
+    "--set",
+    "method.iterations=3",
+    "--set",
+    "method.draws=1",
+    "--set",
+    "method.decay={factor: 0.5, every: 1}",
+    "--set",
+    "output.progress=off",
+];
+
+#[test]
+fn b4_small_psvi_is_bit_identical_across_ranks_and_resumes() {
+    check_identical_across_ranks("b4_small_psvi.yaml", PSVI_B4);
+    check_resume("b4_small_psvi.yaml", PSVI_B4, 1);
+}
+
 #[test]
 fn vi_killed_after_a_checkpoint_resumes_bit_identically() {
     check_resume("linear_gaussian.yaml", VI_LINEAR, 8);

@@ -217,17 +217,22 @@ impl Method for Vi {
     fn output(&self) -> MethodOutput {
         let n = self.draws.nrows();
         let row = |a: &Array1<f64>| DrawValues::F64(a.clone().insert_axis(Axis(0)));
-        let mut arrays = vec![(
-            THETA.to_string(),
-            ArrayD::from_shape_vec(IxDyn(&[self.theta.len()]), self.theta.clone()).expect("1-D"),
-        )];
-        for (k, layer) in self.flow.layers().iter().enumerate() {
-            let range = self.flow.range(k);
-            arrays.push((
-                format!("layer{k}_{}", layer.kind()),
-                ArrayD::from_shape_vec(IxDyn(&[range.len()]), self.theta[range].to_vec()).expect("1-D"),
-            ));
-        }
+        // θ once (it can be hundreds of MB for PSVI at scale), with each layer's range.
+        let offsets: Vec<f64> = (0..self.flow.layers().len())
+            .map(|k| self.flow.range(k).start as f64)
+            .chain(std::iter::once(self.theta.len() as f64))
+            .collect();
+        let kinds: Vec<&str> = self.flow.layers().iter().map(|l| l.kind()).collect();
+        let arrays = vec![
+            (
+                THETA.to_string(),
+                ArrayD::from_shape_vec(IxDyn(&[self.theta.len()]), self.theta.clone()).expect("1-D"),
+            ),
+            (
+                "layer_offsets".to_string(),
+                ArrayD::from_shape_vec(IxDyn(&[offsets.len()]), offsets).expect("1-D"),
+            ),
+        ];
         MethodOutput {
             draws: self
                 .draws
@@ -253,6 +258,7 @@ impl Method for Vi {
                 attrs: vec![
                     ("flow".into(), AttrValue::Text(self.spec.flow_text.clone())),
                     ("dim".into(), AttrValue::Int(self.dim as i64)),
+                    ("layers".into(), AttrValue::Text(kinds.join(" "))),
                 ],
                 arrays,
             }],
