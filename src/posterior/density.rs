@@ -378,30 +378,7 @@ impl Posterior {
         if let Some(g) = grad.as_mut() {
             add_likelihood_gradient(g, g_m.view(), dm_dx);
         }
-        let log_prob = lp_prior + log_likelihood;
-        let ok = log_prob.is_finite()
-            && grad
-                .as_ref()
-                .is_none_or(|g| g.total.iter().all(|v| v.is_finite()));
-        if !ok {
-            if let Some(g) = grad.as_mut() {
-                g.zero();
-            }
-            return MemberValue {
-                log_prob: f64::NEG_INFINITY,
-                log_prior: f64::NEG_INFINITY,
-                log_likelihood: f64::NEG_INFINITY,
-                misfit: f64::NAN,
-                failed: true,
-            };
-        }
-        MemberValue {
-            log_prob,
-            log_prior: lp_prior,
-            log_likelihood,
-            misfit: f64::NAN,
-            failed: false,
-        }
+        member_value(lp_prior, log_likelihood, f64::NAN, true, grad)
     }
 
     /// A member's values from its prior part (its gradient already in `grad`, the likelihood's
@@ -414,7 +391,6 @@ impl Posterior {
         grad: Option<GradRows>,
         selection: Option<&Selection>,
     ) -> MemberValue {
-        let mut grad = grad;
         let likelihood = self.likelihood.as_ref().expect("a likelihood");
         // A batch reports its own χ²/N; its log-likelihood is the weighted estimate of the full one.
         let (chi2, n_misfit, log_likelihood) = match selection {
@@ -432,31 +408,13 @@ impl Posterior {
                 (chi2, likelihood.n_data(), likelihood.log_likelihood(d))
             }
         };
-        let log_prob = lp_prior + log_likelihood;
-        let ok = forward_ok
-            && log_prob.is_finite()
-            && grad
-                .as_ref()
-                .is_none_or(|g| g.total.iter().all(|v| v.is_finite()));
-        if !ok {
-            if let Some(g) = grad.as_mut() {
-                g.zero();
-            }
-            return MemberValue {
-                log_prob: f64::NEG_INFINITY,
-                log_prior: f64::NEG_INFINITY,
-                log_likelihood: f64::NEG_INFINITY,
-                misfit: f64::NAN,
-                failed: true,
-            };
-        }
-        MemberValue {
-            log_prob,
-            log_prior: lp_prior,
+        member_value(
+            lp_prior,
             log_likelihood,
-            misfit: chi2 / n_misfit as f64,
-            failed: false,
-        }
+            chi2 / n_misfit as f64,
+            forward_ok,
+            grad,
+        )
     }
 
     /// Evaluates every row of `x`, in parallel over members when `par` says so.
@@ -579,6 +537,42 @@ impl Posterior {
                 .collect(),
         };
         Self::collect(values, grads)
+    }
+}
+
+/// A member's values, or a failed member (lp = −∞, zero gradient) when its forward model did
+/// not succeed or anything came out non-finite.
+fn member_value(
+    log_prior: f64,
+    log_likelihood: f64,
+    misfit: f64,
+    forward_ok: bool,
+    mut grad: Option<GradRows>,
+) -> MemberValue {
+    let log_prob = log_prior + log_likelihood;
+    let ok = forward_ok
+        && log_prob.is_finite()
+        && grad
+            .as_ref()
+            .is_none_or(|g| g.total.iter().all(|v| v.is_finite()));
+    if !ok {
+        if let Some(g) = grad.as_mut() {
+            g.zero();
+        }
+        return MemberValue {
+            log_prob: f64::NEG_INFINITY,
+            log_prior: f64::NEG_INFINITY,
+            log_likelihood: f64::NEG_INFINITY,
+            misfit: f64::NAN,
+            failed: true,
+        };
+    }
+    MemberValue {
+        log_prob,
+        log_prior,
+        log_likelihood,
+        misfit,
+        failed: false,
     }
 }
 

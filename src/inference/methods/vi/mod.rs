@@ -487,6 +487,43 @@ mod tests {
     }
 
     #[test]
+    fn a_realnvp_flow_has_the_posterior_moments() {
+        // A flow of a full linear layer and two affine couplings (started at the identity):
+        // moments of 10⁵ draws of q, no forward solves. With 10⁵ draws the Monte-Carlo error
+        // of a mean is 0.003 σ and of a std 0.2 %, far inside the bounds.
+        let p = problem();
+        let iterations = 48_000;
+        let mut s = spec(Structure::Full, iterations, 10);
+        s.layers.push(LayerSpec::AffineCoupling { hidden: vec![16], parity: 0 });
+        s.layers.push(LayerSpec::AffineCoupling { hidden: vec![16], parity: 1 });
+        let mut vi = Vi::new(s, D);
+        run(&mut vi, &p.posterior, 13, iterations, Array2::zeros((0, D)));
+        let n = 100_000;
+        let mut sum = Array1::<f64>::zeros(D);
+        let mut sum2 = Array1::<f64>::zeros(D);
+        let mut x = Array1::zeros(D);
+        for i in 0..n {
+            let mut rng = member_rng(17, Purpose::Draw, i as u64, 0);
+            let z = standard_normal(&mut rng, D);
+            vi.flow().forward(vi.theta(), z.view(), x.view_mut());
+            sum += &x;
+            sum2 += &x.mapv(|v| v * v);
+        }
+        let cov = inverse_from_cholesky(cholesky(p.precision.view()).unwrap().view());
+        let (mut worst_mean, mut worst_ratio): (f64, f64) = (0.0, 0.0);
+        for j in 0..D {
+            let mean = sum[j] / n as f64;
+            let sd = (sum2[j] / n as f64 - mean * mean).sqrt();
+            let exact_sd = cov[[j, j]].sqrt();
+            worst_mean = worst_mean.max((mean - p.mean[j]).abs() / exact_sd);
+            worst_ratio = worst_ratio.max((sd / exact_sd - 1.0).abs());
+        }
+        eprintln!("RealNVP flow: worst mean error {worst_mean:.4} σ, worst std ratio error {worst_ratio:.4}");
+        assert!(worst_mean < 0.05, "mean error {worst_mean} σ");
+        assert!(worst_ratio < 0.05, "std ratio error {worst_ratio}");
+    }
+
+    #[test]
     fn psvi_with_a_template_over_the_whole_axis_is_full_rank_advi() {
         let p = problem();
         let k = 200;
