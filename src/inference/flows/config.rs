@@ -8,6 +8,7 @@ use super::Flow;
 use super::coupling::AffineCoupling;
 use super::elementwise::{ActNorm, Reverse};
 use super::linear::{Linear, Structure};
+use super::planar::{Planar, Radial};
 use crate::core::config::Issues;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -59,6 +60,10 @@ crate::tagged_registry! {
         "permute" => Permute(NoKeys),
         /// A learned per-parameter scale and shift.
         "actnorm" => ActNorm(NoKeys),
+        /// y = z + û tanh(wᵀz + b).
+        "planar" => Planar(NoKeys),
+        /// y = z + β (z − z₀)/(α + ‖z − z₀‖).
+        "radial" => Radial(NoKeys),
     }
 }
 
@@ -73,6 +78,8 @@ pub enum LayerSpec {
     },
     Permute,
     ActNorm,
+    Planar,
+    Radial,
 }
 
 /// Checks `flow:` (keys relative to the method block) for a problem of `dim` parameters on
@@ -142,6 +149,8 @@ fn check_layer(
         }
         LayerKeys::Permute(_) => Some(LayerSpec::Permute),
         LayerKeys::ActNorm(_) => Some(LayerSpec::ActNorm),
+        LayerKeys::Planar(_) => Some(LayerSpec::Planar),
+        LayerKeys::Radial(_) => Some(LayerSpec::Radial),
         LayerKeys::Linear(l) => {
             let structure = match (l.structure, &l.template) {
                 (StructureKind::Banded, None) => {
@@ -221,6 +230,8 @@ pub fn build_flow(layers: &[LayerSpec], dim: usize) -> Flow {
                 }
                 LayerSpec::Permute => Box::new(Reverse { dim }),
                 LayerSpec::ActNorm => Box::new(ActNorm { dim }),
+                LayerSpec::Planar => Box::new(Planar { dim }),
+                LayerSpec::Radial => Box::new(Radial { dim }),
             }
         })
         .collect();

@@ -13,6 +13,7 @@ pub mod coupling;
 pub mod elementwise;
 pub mod linear;
 pub mod mlp;
+pub mod planar;
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
