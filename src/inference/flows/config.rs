@@ -9,6 +9,7 @@ use super::coupling::AffineCoupling;
 use super::elementwise::{ActNorm, Reverse};
 use super::linear::{Linear, Structure};
 use super::planar::{Planar, Radial};
+use super::spline::{MAX_BINS, SplineCoupling};
 use crate::core::config::Issues;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -44,6 +45,26 @@ fn default_hidden() -> Vec<usize> {
     vec![64, 64]
 }
 
+/// `{kind: spline_coupling, bins: 8, bound: 5.0, hidden: [64, 64]}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplineKeys {
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+    #[serde(default = "default_bound")]
+    pub bound: f64,
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+}
+
+fn default_bins() -> usize {
+    8
+}
+
+fn default_bound() -> f64 {
+    5.0
+}
+
 /// A layer without keys of its own (`{kind: permute}`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +77,8 @@ crate::tagged_registry! {
         "linear" => Linear(LinearKeys),
         /// RealNVP's affine coupling; consecutive couplings alternate halves.
         "affine_coupling" => AffineCoupling(CouplingKeys),
+        /// Rational-quadratic spline coupling (neural spline flows); identity outside ±bound.
+        "spline_coupling" => SplineCoupling(SplineKeys),
         /// Reverses the parameter order.
         "permute" => Permute(NoKeys),
         /// A learned per-parameter scale and shift.
@@ -75,6 +98,13 @@ pub enum LayerSpec {
     AffineCoupling {
         hidden: Vec<usize>,
         parity: usize,
+    },
+    /// As the affine coupling, with K bins on [−bound, bound].
+    SplineCoupling {
+        hidden: Vec<usize>,
+        parity: usize,
+        bins: usize,
+        bound: f64,
     },
     Permute,
     ActNorm,
@@ -115,7 +145,10 @@ pub fn check_flow(
             check_layer(&parsed, dim, shape, couplings, issues)
         }) {
             Some(layer) => {
-                couplings += usize::from(matches!(layer, LayerSpec::AffineCoupling { .. }));
+                couplings += usize::from(matches!(
+                    layer,
+                    LayerSpec::AffineCoupling { .. } | LayerSpec::SplineCoupling { .. }
+                ));
                 layers.push(layer);
             }
             None => ok = false,
@@ -145,6 +178,27 @@ fn check_layer(
             ok.then(|| LayerSpec::AffineCoupling {
                 hidden: c.hidden.clone(),
                 parity: couplings_before % 2,
+            })
+        }
+        LayerKeys::SplineCoupling(c) => {
+            let mut ok = issues.check(dim >= 2, "kind", || {
+                format!("a coupling layer conditions half the parameters on the other half: it needs at least 2 (the problem has {dim})")
+            });
+            ok &= issues.check(c.hidden.iter().all(|&h| h >= 1), "hidden", || {
+                format!(
+                    "every hidden layer needs at least one unit (got {:?})",
+                    c.hidden
+                )
+            });
+            ok &= issues.check((2..=MAX_BINS).contains(&c.bins), "bins", || {
+                format!("must be in [2, {MAX_BINS}] (got {})", c.bins)
+            });
+            ok &= issues.positive(c.bound, "bound");
+            ok.then(|| LayerSpec::SplineCoupling {
+                hidden: c.hidden.clone(),
+                parity: couplings_before % 2,
+                bins: c.bins,
+                bound: c.bound,
             })
         }
         LayerKeys::Permute(_) => Some(LayerSpec::Permute),
@@ -228,6 +282,12 @@ pub fn build_flow(layers: &[LayerSpec], dim: usize) -> Flow {
                 LayerSpec::AffineCoupling { hidden, parity } => {
                     Box::new(AffineCoupling::new(dim, hidden, *parity))
                 }
+                LayerSpec::SplineCoupling {
+                    hidden,
+                    parity,
+                    bins,
+                    bound,
+                } => Box::new(SplineCoupling::new(dim, hidden, *parity, *bins, *bound)),
                 LayerSpec::Permute => Box::new(Reverse { dim }),
                 LayerSpec::ActNorm => Box::new(ActNorm { dim }),
                 LayerSpec::Planar => Box::new(Planar { dim }),

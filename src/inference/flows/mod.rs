@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod linear;
 pub mod mlp;
 pub mod planar;
+pub mod spline;
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
