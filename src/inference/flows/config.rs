@@ -166,30 +166,14 @@ fn check_layer(
 ) -> Option<LayerSpec> {
     match keys {
         LayerKeys::AffineCoupling(c) => {
-            let mut ok = issues.check(dim >= 2, "kind", || {
-                format!("a coupling layer conditions half the parameters on the other half: it needs at least 2 (the problem has {dim})")
-            });
-            ok &= issues.check(c.hidden.iter().all(|&h| h >= 1), "hidden", || {
-                format!(
-                    "every hidden layer needs at least one unit (got {:?})",
-                    c.hidden
-                )
-            });
+            let ok = check_coupling(dim, &c.hidden, issues);
             ok.then(|| LayerSpec::AffineCoupling {
                 hidden: c.hidden.clone(),
                 parity: couplings_before % 2,
             })
         }
         LayerKeys::SplineCoupling(c) => {
-            let mut ok = issues.check(dim >= 2, "kind", || {
-                format!("a coupling layer conditions half the parameters on the other half: it needs at least 2 (the problem has {dim})")
-            });
-            ok &= issues.check(c.hidden.iter().all(|&h| h >= 1), "hidden", || {
-                format!(
-                    "every hidden layer needs at least one unit (got {:?})",
-                    c.hidden
-                )
-            });
+            let mut ok = check_coupling(dim, &c.hidden, issues);
             ok &= issues.check((2..=MAX_BINS).contains(&c.bins), "bins", || {
                 format!("must be in [2, {MAX_BINS}] (got {})", c.bins)
             });
@@ -244,6 +228,16 @@ fn check_layer(
             Some(LayerSpec::Linear(structure))
         }
     }
+}
+
+/// What every coupling needs: two parameters or more, and hidden layers with units.
+fn check_coupling(dim: usize, hidden: &[usize], issues: &mut Issues) -> bool {
+    let ok = issues.check(dim >= 2, "kind", || {
+        format!("a coupling layer conditions half the parameters on the other half: it needs at least 2 (the problem has {dim})")
+    });
+    ok & issues.check(hidden.iter().all(|&h| h >= 1), "hidden", || {
+        format!("every hidden layer needs at least one unit (got {hidden:?})")
+    })
 }
 
 /// A template has one odd width per grid axis, each at most 2n − 1 (the whole axis).
