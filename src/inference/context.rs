@@ -167,9 +167,7 @@ impl<'a> RunContext<'a> {
     /// mini-batch (when the run has mini-batches): for methods that take stochastic gradients.
     pub fn evaluate_owned_batch(&self, x: ArrayView2<f64>, with_grad: bool) -> Result<Evaluation> {
         let owned = self.owned(x.nrows());
-        let batch = self.batch();
-        self.posterior
-            .evaluate_on(x.slice(s![owned, ..]), with_grad, self.par, batch.as_ref())
+        self.evaluate_stochastic(x.slice(s![owned, ..]), with_grad)
     }
 
     /// Gathers this rank's evaluation of its owned members (out of `n_members`) into the

@@ -15,7 +15,7 @@
 
 mod config;
 
-use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn, s};
+use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
 use rand_distr::StandardNormal;
 
 pub use config::{Config, Spec};
@@ -142,29 +142,30 @@ impl Method for Vi {
             eval.grad.as_ref().expect("asked for the gradient")
         };
 
-        // Each sample's parameter gradient (zero for a failed one), and its ELBO term.
+        // Each sample's parameter gradient (zero for a failed one).
         let mut local_grad = std::mem::take(&mut self.gradients);
         local_grad.clear();
         local_grad.resize(owned.len() * p, 0.0);
-        let mut local_terms = Vec::with_capacity(owned.len() * 4);
-        for r in 0..owned.len() {
-            let failed = eval.failed[r];
-            if !failed {
-                self.flow.backward(
-                    &self.theta,
-                    z.row(r),
-                    grad.row(r),
-                    1.0,
-                    &mut local_grad[r * p..(r + 1) * p],
-                );
-            }
-            let elbo = eval.log_prob[r] + log_det[r] + self.entropy_constant();
-            local_terms.extend([elbo, eval.log_prob[r], eval.misfit[r], f64::from(u8::from(failed))]);
+        for r in (0..owned.len()).filter(|&r| !eval.failed[r]) {
+            self.flow.backward(
+                &self.theta,
+                z.row(r),
+                grad.row(r),
+                1.0,
+                &mut local_grad[r * p..(r + 1) * p],
+            );
         }
         let total = ctx.blocked_sum(n, BLOCK, p, &local_grad);
         self.gradients = local_grad;
-        let terms = ctx.gather_rows(n, 4, &local_terms);
-        let failed: Vec<bool> = terms.column(3).iter().map(|&f| f > 0.5).collect();
+        // Every sample's values (one sample a block: the member partition) and log-det.
+        debug_assert_eq!(owned, ctx.owned(n));
+        let mut values = eval;
+        values.grad = None;
+        values.grad_log_prior = None;
+        values.grad_log_likelihood = None;
+        let all = ctx.gather_evaluation(n, &values);
+        let log_dets = ctx.gather_rows(n, 1, &log_det);
+        let failed = &all.failed;
         let n_ok = failed.iter().filter(|&&f| !f).count();
 
         let mut lr = self.spec.optimizer.step_size(t);
@@ -172,10 +173,11 @@ impl Method for Vi {
             let g: Vec<f64> = total.iter().map(|v| v / n_ok as f64).collect();
             lr = self.optimizer.ascend(t, &mut self.theta, &g);
         }
-        let elbo = mean_over_ok(terms.column(0).iter().copied(), &failed);
+        let elbo_terms = (0..n).map(|s| all.log_prob[s] + log_dets[[s, 0]] + self.entropy_constant());
+        let elbo = mean_over_ok(elbo_terms, failed);
         Ok(StepStats {
-            misfit: mean_over_ok(terms.column(2).iter().copied(), &failed),
-            lp_mean: mean_over_ok(terms.column(1).iter().copied(), &failed),
+            misfit: mean_over_ok(all.misfit.iter().copied(), failed),
+            lp_mean: mean_over_ok(all.log_prob.iter().copied(), failed),
             n_evaluated: n,
             n_failed: n - n_ok,
             traces: if self.spec.anneal.is_some() {
@@ -200,14 +202,8 @@ impl Method for Vi {
         }
         let eval = ctx.evaluate(x.view(), false)?;
         let all = ctx.gather_evaluation(n, &eval);
-        let mut rows = Vec::with_capacity(owned.len() * (d + 1));
-        for r in 0..owned.len() {
-            rows.extend(x.row(r).iter());
-            rows.push(log_q[r]);
-        }
-        let gathered = ctx.gather_rows(n, d + 1, &rows);
-        self.draws = gathered.slice(s![.., ..d]).to_owned();
-        self.draw_log_q = gathered.column(d).to_owned();
+        self.draws = ctx.gather_rows(n, d, x.as_slice().expect("standard layout"));
+        self.draw_log_q = ctx.gather_rows(n, 1, &log_q).column(0).to_owned();
         self.draw_lp = all.log_prob;
         self.draw_log_likelihood = all.log_likelihood;
         self.draw_failed = all.failed;
