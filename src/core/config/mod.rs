@@ -3,6 +3,7 @@
 //! Paths inside a config are relative to the config file. `--set key.path=value` overrides are
 //! applied to the YAML tree before parsing.
 
+mod analytic;
 mod check;
 mod dispersion;
 mod fwi;
