@@ -5,7 +5,7 @@
 //! (`parity` 0: even indices condition), so consecutive couplings transform each other's
 //! halves. log|det| = Σ s. Identity at initialisation (the MLP's output layer starts at 0).
 
-use ndarray::{ArrayView1, ArrayViewMut1};
+use ndarray::{Array1, ArrayView1, ArrayViewMut1};
 
 use super::Layer;
 use super::mlp::{Mlp, Tape};
@@ -106,6 +106,54 @@ impl Layer for AffineCoupling {
             z[i] = (y[i] - t[j]) * (-s[j]).exp();
         }
         debug_assert_eq!(z.len(), self.dim);
+    }
+
+    fn push_score(
+        &self,
+        theta: &[f64],
+        z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        out: ArrayViewMut1<f64>,
+    ) {
+        coupling_push_score(self, &self.trans, theta, z, score, out);
+    }
+}
+
+/// [`Layer::push_score`] of a coupling layer (y_a = z_a, y_b = g(z_b; z_a) elementwise over
+/// the `trans` indices) from its backward pass alone. J = [[I, 0], [A, D]] with
+/// D = diag ∂y_b/∂z_b and A = ∂y_b/∂z_a, so J⁻ᵀ w has w_b/D on the transformed half and
+/// w_a − Aᵀ (w_b/D) on the conditioning half, w = s − ∇ log|det J|.
+pub(super) fn coupling_push_score(
+    layer: &dyn Layer,
+    trans: &[usize],
+    theta: &[f64],
+    z: ArrayView1<f64>,
+    score: ArrayView1<f64>,
+    mut out: ArrayViewMut1<f64>,
+) {
+    let d = z.len();
+    let mut scratch = vec![0.0; layer.n_params()];
+    let mut y_bar = Array1::zeros(d);
+    // D: Jᵀ applied to the transformed half's ones (A's part lands on the other half).
+    let mut diagonal = Array1::zeros(d);
+    for &i in trans {
+        y_bar[i] = 1.0;
+    }
+    layer.backward(theta, z, y_bar.view(), 0.0, diagonal.view_mut(), &mut scratch);
+    // ∇ log|det J|.
+    let ld_grad = super::log_det_gradient(layer, theta, z);
+    y_bar.fill(0.0);
+    for &i in trans {
+        y_bar[i] = (score[i] - ld_grad[i]) / diagonal[i];
+    }
+    // Aᵀ (w_b/D) on the conditioning half (and D (w_b/D) = w_b on the other).
+    let mut a_t = Array1::zeros(d);
+    layer.backward(theta, z, y_bar.view(), 0.0, a_t.view_mut(), &mut scratch);
+    for i in 0..d {
+        out[i] = score[i] - ld_grad[i] - a_t[i];
+    }
+    for &i in trans {
+        out[i] = y_bar[i];
     }
 }
 

@@ -43,6 +43,16 @@ impl Layer for Reverse {
     fn inverse(&self, theta: &[f64], y: ArrayView1<f64>, z: ArrayViewMut1<f64>) {
         self.forward(theta, y, z);
     }
+    fn push_score(
+        &self,
+        theta: &[f64],
+        _z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        out: ArrayViewMut1<f64>,
+    ) {
+        // J is a permutation: J⁻ᵀ = J.
+        self.forward(theta, score, out);
+    }
 }
 
 /// y = exp(a) ⊙ z + b; parameters (a, b).
@@ -95,6 +105,17 @@ impl Layer for ActNorm {
     fn inverse(&self, theta: &[f64], y: ArrayView1<f64>, mut z: ArrayViewMut1<f64>) {
         for i in 0..self.dim {
             z[i] = (y[i] - theta[self.dim + i]) * (-theta[i]).exp();
+        }
+    }
+    fn push_score(
+        &self,
+        theta: &[f64],
+        _z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        mut out: ArrayViewMut1<f64>,
+    ) {
+        for i in 0..self.dim {
+            out[i] = score[i] * (-theta[i]).exp();
         }
     }
 }

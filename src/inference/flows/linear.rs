@@ -177,6 +177,26 @@ impl Layer for Linear {
             z[i] = s / theta[d + i].exp();
         }
     }
+
+    fn push_score(
+        &self,
+        theta: &[f64],
+        _z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        mut out: ArrayViewMut1<f64>,
+    ) {
+        // log|det| is constant: solve Lᵀ out = s by back substitution, rows from the last,
+        // each row's lower entries moved to the right-hand side once its value is known.
+        let d = self.dim;
+        out.assign(&score);
+        for i in (0..d).rev() {
+            let v = out[i] / theta[d + i].exp();
+            out[i] = v;
+            for k in self.row_start[i]..self.row_start[i + 1] {
+                out[self.cols[k] as usize] -= theta[2 * d + k] * v;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

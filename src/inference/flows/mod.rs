@@ -45,6 +45,24 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     );
     /// z = f⁻¹(y).
     fn inverse(&self, theta: &[f64], y: ArrayView1<f64>, z: ArrayViewMut1<f64>);
+    /// The score pushed through the layer: if z has a density with score s = ∇_z log p(z),
+    /// y = f(z) has ∇_y log p(y) = J⁻ᵀ (s − ∇_z log|det J|), J = ∂y/∂z at z; written to
+    /// `out`. (A mixture of flows needs each component's ∇_x log q(x).)
+    fn push_score(
+        &self,
+        theta: &[f64],
+        z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        out: ArrayViewMut1<f64>,
+    );
+}
+
+/// ∇_z log|det J| of a layer, from its backward pass.
+pub(crate) fn log_det_gradient(layer: &dyn Layer, theta: &[f64], z: ArrayView1<f64>) -> Array1<f64> {
+    let mut grad = Array1::zeros(z.len());
+    let mut scratch = vec![0.0; layer.n_params()];
+    layer.backward(theta, z, Array1::zeros(z.len()).view(), 1.0, grad.view_mut(), &mut scratch);
+    grad
 }
 
 /// log N(z; 0, I).
@@ -174,6 +192,31 @@ impl Flow {
         let log_det = self.forward(theta, z.view(), y.view_mut());
         standard_normal_log_density(z.view()) - log_det
     }
+
+    /// (x, log q(x), ∇_x log q(x)) at x = T(z): the score pushed through every layer from
+    /// ∇_z log N(z) = −z.
+    pub fn density_at_latent(&self, theta: &[f64], z: ArrayView1<f64>) -> (Array1<f64>, f64, Array1<f64>) {
+        let mut current = z.to_owned();
+        let mut score = z.mapv(|v| -v);
+        let mut log_q = standard_normal_log_density(z);
+        let (mut next, mut next_score) = (Array1::zeros(self.dim), Array1::zeros(self.dim));
+        for (k, layer) in self.layers.iter().enumerate() {
+            let theta = &theta[self.range(k)];
+            log_q -= layer.forward(theta, current.view(), next.view_mut());
+            layer.push_score(theta, current.view(), score.view(), next_score.view_mut());
+            std::mem::swap(&mut current, &mut next);
+            std::mem::swap(&mut score, &mut next_score);
+        }
+        (current, log_q, score)
+    }
+
+    /// (log q(x), ∇_x log q(x)).
+    pub fn log_density_and_score(&self, theta: &[f64], x: ArrayView1<f64>) -> (f64, Array1<f64>) {
+        let mut z = Array1::zeros(self.dim);
+        self.inverse(theta, x, z.view_mut());
+        let (_, log_q, score) = self.density_at_latent(theta, z.view());
+        (log_q, score)
+    }
 }
 
 /// Checks shared by every layer's tests: round trip, log-determinant against the
@@ -237,7 +280,7 @@ pub(crate) mod check {
                 jac[[i, j]] = (yp[i] - ym[i]) / (2.0 * eps);
             }
         }
-        let fd = log_abs_det(jac);
+        let fd = log_abs_det(jac.clone());
         assert!(
             (fd - log_det).abs() <= 1e-7 * (1.0 + log_det.abs()),
             "log det {log_det} vs {fd}"
@@ -271,6 +314,25 @@ pub(crate) mod check {
                 z_bar[j]
             );
         }
+        // The pushed score: Jᵀ out = s − ∇_z log|det J| (finite-difference J and log-det).
+        let score = Array1::from_iter((0..d).map(|i| 0.9 - ((i * 5) % 7) as f64 * 0.3));
+        let mut out = Array1::zeros(d);
+        layer.push_score(theta, z.view(), score.view(), out.view_mut());
+        let mut scratch = Array1::zeros(d);
+        for j in 0..d {
+            let (mut zp, mut zm) = (z.clone(), z.clone());
+            zp[j] += eps;
+            zm[j] -= eps;
+            let ld_grad = (layer.forward(theta, zp.view(), scratch.view_mut())
+                - layer.forward(theta, zm.view(), scratch.view_mut()))
+                / (2.0 * eps);
+            let jt_out = jac.column(j).dot(&out);
+            let want = score[j] - ld_grad;
+            assert!(
+                (jt_out - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                "pushed score {j}: Jᵀ out = {jt_out} vs {want}"
+            );
+        }
         for k in 0..theta.len() {
             let (mut tp, mut tm) = (theta.to_vec(), theta.to_vec());
             tp[k] += eps;
@@ -282,5 +344,58 @@ pub(crate) mod check {
                 theta_bar[k]
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array1;
+
+    use super::*;
+
+    /// A flow with every layer kind, its parameters moved off the identity.
+    fn every_layer(dim: usize) -> (Flow, Vec<f64>) {
+        let layers: Vec<Box<dyn Layer>> = vec![
+            Box::new(linear::Linear::new(&linear::Structure::Full, dim)),
+            Box::new(coupling::AffineCoupling::new(dim, &[6], 0)),
+            Box::new(elementwise::Reverse { dim }),
+            Box::new(spline::SplineCoupling::new(dim, &[5], 1, 4, 3.0)),
+            Box::new(planar::Planar { dim }),
+            Box::new(planar::Radial { dim }),
+            Box::new(elementwise::ActNorm { dim }),
+        ];
+        let flow = Flow::new(dim, layers);
+        let mean = vec![0.2; dim];
+        let scale = vec![0.8; dim];
+        let mut theta = flow.init_params(&mean, &scale);
+        for (k, t) in theta.iter_mut().enumerate() {
+            *t += 0.15 * ((k as f64) * 0.61 + 0.3).sin();
+        }
+        (flow, theta)
+    }
+
+    #[test]
+    fn the_score_is_the_gradient_of_the_log_density() {
+        let dim = 4;
+        let (flow, theta) = every_layer(dim);
+        let x = Array1::from(vec![0.4, -0.9, 1.3, 0.1]);
+        let (log_q, score) = flow.log_density_and_score(&theta, x.view());
+        assert!((log_q - flow.log_density(&theta, x.view())).abs() <= 1e-10);
+        let eps = 1e-5;
+        for j in 0..dim {
+            let (mut xp, mut xm) = (x.clone(), x.clone());
+            xp[j] += eps;
+            xm[j] -= eps;
+            let fd = (flow.log_density(&theta, xp.view()) - flow.log_density(&theta, xm.view())) / (2.0 * eps);
+            assert!((fd - score[j]).abs() <= 1e-6 * (1.0 + fd.abs()), "∂/∂x{j}: {} vs {fd}", score[j]);
+        }
+        // From the latent side: the same point, density and score.
+        let mut z = Array1::zeros(dim);
+        flow.inverse(&theta, x.view(), z.view_mut());
+        let (x2, log_q2, score2) = flow.density_at_latent(&theta, z.view());
+        for j in 0..dim {
+            assert!((x2[j] - x[j]).abs() <= 1e-10 && (score2[j] - score[j]).abs() <= 1e-10);
+        }
+        assert!((log_q2 - log_q).abs() <= 1e-10);
     }
 }

@@ -147,7 +147,28 @@ impl Layer for Planar {
             z[i] = y[i] - u_hat[i] * h;
         }
     }
+    fn push_score(
+        &self,
+        theta: &[f64],
+        z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        mut out: ArrayViewMut1<f64>,
+    ) {
+        // J = I + h' û wᵀ, so J⁻ᵀ v = v − h' w (ûᵀv)/(1 + h' ûᵀw) (Sherman–Morrison).
+        let d = self.dim;
+        let v = score.to_owned() - super::log_det_gradient(self, theta, z);
+        let (u_hat, _, _) = self.u_hat(theta);
+        let w = &theta[d..2 * d];
+        let h = (dot(w, z) + theta[2 * d]).tanh();
+        let hp = 1.0 - h * h;
+        let wu: f64 = w.iter().zip(&u_hat).map(|(a, b)| a * b).sum();
+        let uv = dot(&u_hat, v.view());
+        for i in 0..d {
+            out[i] = v[i] - hp * w[i] * uv / (1.0 + hp * wu);
+        }
+    }
 }
+
 
 /// Parameters (z₀, α̂, β̂).
 #[derive(Debug, Clone)]
@@ -253,6 +274,29 @@ impl Layer for Radial {
         let scale = 1.0 + beta / (alpha + r);
         for i in 0..d {
             z[i] = theta[i] + (y[i] - theta[i]) / scale;
+        }
+    }
+    fn push_score(
+        &self,
+        theta: &[f64],
+        z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        mut out: ArrayViewMut1<f64>,
+    ) {
+        // J = p I + c ê êᵀ (symmetric), p = 1 + βh, c = β h'(r) r, ê = (z − z₀)/r, so
+        // J⁻ᵀ v = (v − c/(p + c) ê (êᵀv))/p.
+        let d = self.dim;
+        let v = score.to_owned() - super::log_det_gradient(self, theta, z);
+        let (alpha, beta) = self.alpha_beta(theta);
+        let diff: Vec<f64> = (0..d).map(|i| z[i] - theta[i]).collect();
+        let r2: f64 = diff.iter().map(|x| x * x).sum();
+        let r = r2.sqrt();
+        let h = 1.0 / (alpha + r);
+        let p = 1.0 + beta * h;
+        let c = -beta * h * h * r;
+        let radial = if r > 0.0 { c / (p + c) * dot(&diff, v.view()) / r2 } else { 0.0 };
+        for i in 0..d {
+            out[i] = (v[i] - radial * diff[i]) / p;
         }
     }
 }

@@ -282,6 +282,16 @@ impl Layer for SplineCoupling {
         }
         debug_assert_eq!(z.len(), self.dim);
     }
+
+    fn push_score(
+        &self,
+        theta: &[f64],
+        z: ArrayView1<f64>,
+        score: ArrayView1<f64>,
+        out: ArrayViewMut1<f64>,
+    ) {
+        super::coupling::coupling_push_score(self, &self.trans, theta, z, score, out);
+    }
 }
 
 #[cfg(test)]
