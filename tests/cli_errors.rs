@@ -389,6 +389,32 @@ fn cases() -> Vec<Case> {
             expect: "method.step_size: must be a finite number > 0 (got 0)",
         },
         Case {
+            name: "boosting without its number of components",
+            setup: |d| vi_case(d).replace("kind: vi", "kind: boosting_vi"),
+            args: &[],
+            expect: "method.components: required: the number of mixture components",
+        },
+        Case {
+            name: "boosting with no components",
+            setup: |d| vi_case(d).replace("kind: vi", "kind: boosting_vi\n  components: 0"),
+            args: &[],
+            expect: "method.components: must be ≥ 1 (got 0)",
+        },
+        Case {
+            name: "a negative count inside a boosting block",
+            setup: |d| {
+                vi_case(d).replace("kind: vi", "kind: boosting_vi\n  components: 2").replace("iterations: 5", "iterations: -5")
+            },
+            args: &[],
+            expect: "method.iterations: invalid value: integer `-5`, expected usize (line 13)",
+        },
+        Case {
+            name: "components on a single flow",
+            setup: |d| vi_case(d).replace("kind: vi", "kind: vi\n  components: 2"),
+            args: &[],
+            expect: "method.components: a mixture of flows is `kind: boosting_vi`",
+        },
+        Case {
             name: "a 2-D target in another dimension",
             setup: |d| {
                 vi_case(d).replace(

@@ -53,7 +53,7 @@ fn every_shipped_config_runs_shortened() {
                     config.display()
                 );
             }
-            let variational = text.contains("kind: vi");
+            let variational = text.contains("kind: vi") || text.contains("kind: boosting_vi");
             let annealed = text.contains("  anneal:");
             let shorten: Vec<&str> = match (text.contains("kind: mh"), fixed_members) {
                 // One gradient of every (mini-batch) shot and one draw of q.

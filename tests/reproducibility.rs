@@ -180,6 +180,30 @@ fn a_realnvp_flow_is_bit_identical_for_1_2_3_ranks_and_resumes() {
 }
 
 #[test]
+fn boosting_vi_is_bit_identical_for_1_2_3_ranks_and_resumes() {
+    // Three RealNVP components of 6 iterations, five samples (and five of the earlier mixture
+    // from the second component on) on up to three ranks. Resumed from a checkpoint inside the
+    // second component (iteration 8) and from one at a component's end (12).
+    let shortened = [
+        "--set",
+        "method.components=3",
+        "--set",
+        "method.iterations=6",
+        "--set",
+        "method.anneal={start: 0.3, iterations: 3}",
+        "--set",
+        "method.samples_per_iteration=5",
+        "--set",
+        "method.draws=9",
+        "--set",
+        "output.progress=off",
+    ];
+    check_identical_across_ranks("analytic_mixture_flow.yaml", &shortened);
+    check_resume("analytic_mixture_flow.yaml", &shortened, 4);
+    check_resume("analytic_mixture_flow.yaml", &shortened, 6);
+}
+
+#[test]
 fn vi_killed_after_a_checkpoint_resumes_bit_identically() {
     check_resume("linear_gaussian.yaml", VI_LINEAR, 8);
 }

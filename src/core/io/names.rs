@@ -58,11 +58,17 @@ pub mod var {
     /// Evidence lower bound of a variational density (Monte-Carlo estimate per iteration).
     pub const ELBO: &str = "elbo";
     pub const BETA: &str = "beta";
+    /// The weight of the mixture component being fitted (boosting VI).
+    pub const MIXTURE_WEIGHT: &str = "mixture_weight";
     pub const CONFIG: &str = "config";
     pub const CONFIG_SOURCE: &str = "config_source";
     pub const NEXT_ITERATION: &str = "next_iteration";
     /// log q of each draw of a variational density (unconstrained space).
     pub const LOG_Q: &str = "log_q";
+    /// The mixture component of each draw of a mixture of flows.
+    pub const COMPONENT: &str = "component";
+    /// Mixture weights of a mixture of flows (`variational/weights`).
+    pub const WEIGHTS: &str = "weights";
     pub const LOG_Z: &str = "log_z";
     pub const LOG_Z_ERROR: &str = "log_z_error";
 }
@@ -110,6 +116,8 @@ pub enum Trace {
     Elbo,
     /// The likelihood's weight of a tempered objective.
     Beta,
+    /// The weight of the mixture component being fitted.
+    MixtureWeight,
     StepSize,
     Bandwidth,
     Acceptance,
@@ -123,6 +131,7 @@ impl Trace {
         Trace::LpMean,
         Trace::Elbo,
         Trace::Beta,
+        Trace::MixtureWeight,
         Trace::StepSize,
         Trace::Bandwidth,
         Trace::Acceptance,
@@ -136,6 +145,7 @@ impl Trace {
             Trace::LpMean => var::LP_MEAN,
             Trace::Elbo => var::ELBO,
             Trace::Beta => var::BETA,
+            Trace::MixtureWeight => var::MIXTURE_WEIGHT,
             Trace::StepSize => var::STEP_SIZE,
             Trace::Bandwidth => var::BANDWIDTH,
             Trace::Acceptance => var::ACCEPTANCE,

@@ -358,6 +358,7 @@ mod tests {
         let layers: Vec<Box<dyn Layer>> = vec![
             Box::new(linear::Linear::new(&linear::Structure::Full, dim)),
             Box::new(coupling::AffineCoupling::new(dim, &[6], 0)),
+            Box::new(coupling::AffineCoupling::new(dim, &[6], 1)),
             Box::new(elementwise::Reverse { dim }),
             Box::new(spline::SplineCoupling::new(dim, &[5], 1, 4, 3.0)),
             Box::new(planar::Planar { dim }),

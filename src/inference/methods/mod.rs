@@ -8,4 +8,6 @@ crate::method_registry! {
     "mh" => Mh(mh),
     /// Variational inference with a flow (ADVI, PSVI, normalizing flows).
     "vi" => Vi(vi),
+    /// Boosting variational inference: a mixture of flows, one component at a time.
+    "boosting_vi" => BoostingVi(boosting_vi),
 }

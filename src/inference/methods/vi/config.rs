@@ -42,6 +42,10 @@ pub struct Config {
     pub init: VariationalInit,
     #[serde(default = "default_max_failed_fraction")]
     pub max_failed_fraction: f64,
+    /// Mixture components, for `kind: boosting_vi` (which reads these same keys): each
+    /// component is this flow, fitted for `iterations` with its weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<usize>,
 }
 
 fn five() -> usize {
@@ -123,6 +127,21 @@ impl MethodConfig for Config {
     type Spec = Spec;
 
     fn check(&self, cx: &mut MethodCheck) -> Option<Spec> {
+        let single = cx.issues.check(self.components.is_none(), "components", || {
+            "a mixture of flows is `kind: boosting_vi`; `vi` fits one flow (remove the key)".into()
+        });
+        let spec = self.check_fit(cx);
+        spec.filter(|_| single)
+    }
+
+    fn build(spec: &Spec, dim: usize) -> Box<dyn Method> {
+        Box::new(super::Vi::new(spec.clone(), dim))
+    }
+}
+
+impl Config {
+    /// Checks the keys of one flow fit (all but `components`).
+    pub fn check_fit(&self, cx: &mut MethodCheck) -> Option<Spec> {
         let mut ok = cx.issues.at_least(self.iterations, 1, "iterations");
         ok &= cx.issues.at_least(self.samples_per_iteration, 1, "samples_per_iteration");
         ok &= cx.issues.at_least(self.draws, 1, "draws");
@@ -167,10 +186,6 @@ impl MethodConfig for Config {
             initial_theta,
             flow_text,
         })
-    }
-
-    fn build(spec: &Spec, dim: usize) -> Box<dyn Method> {
-        Box::new(super::Vi::new(spec.clone(), dim))
     }
 }
 

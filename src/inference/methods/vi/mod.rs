@@ -15,6 +15,8 @@
 
 mod config;
 
+use std::borrow::Cow;
+
 use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
 use rand_distr::StandardNormal;
 
@@ -30,13 +32,14 @@ use crate::inference::{
     DrawValues, KeptGroup, Method, MethodOutput, MethodState, RunContext, Space, StepStats,
     Trace, mean_over_ok,
 };
+use crate::posterior::Evaluation;
 
 /// The flow's parameters in the kept `variational/` group.
 pub const THETA: &str = "theta";
 
 /// One Monte-Carlo sample per block of the blocked sum: any rank count sums the same rows in
 /// the same order.
-const BLOCK: usize = 1;
+pub(crate) const BLOCK: usize = 1;
 
 pub struct Vi {
     spec: Spec,
@@ -55,7 +58,7 @@ pub struct Vi {
 }
 
 /// A standard normal vector from `rng`.
-fn standard_normal(rng: &mut rand_chacha::ChaCha8Rng, dim: usize) -> Array1<f64> {
+pub(crate) fn standard_normal(rng: &mut rand_chacha::ChaCha8Rng, dim: usize) -> Array1<f64> {
     Array1::from_iter((0..dim).map(|_| rand::RngExt::sample(rng, StandardNormal)))
 }
 
@@ -86,20 +89,103 @@ impl Vi {
         &self.theta
     }
 
-    /// The likelihood's weight β at iteration t: β₀^(1 − t/T) while annealing, then 1.
+    /// The likelihood's weight at iteration t.
     pub fn beta(&self, t: usize) -> f64 {
-        match self.spec.anneal {
-            Some((start, iterations)) if t < iterations => {
-                start.powf(1.0 - t as f64 / iterations as f64)
-            }
-            _ => 1.0,
-        }
+        anneal_beta(self.spec.anneal, t)
     }
 
     /// The constant of the ELBO: the entropy of N(0, I).
     fn entropy_constant(&self) -> f64 {
         0.5 * self.dim as f64 * (1.0 + (2.0 * std::f64::consts::PI).ln())
     }
+}
+
+/// The likelihood's weight β at iteration t of an anneal (β₀, T): β₀^(1 − t/T) while
+/// annealing, then 1.
+pub(crate) fn anneal_beta(anneal: Option<(f64, usize)>, t: usize) -> f64 {
+    match anneal {
+        Some((start, iterations)) if t < iterations => {
+            start.powf(1.0 - t as f64 / iterations as f64)
+        }
+        _ => 1.0,
+    }
+}
+
+/// ∇ log prior + β ∇ log L of evaluated members (the full gradient, bit for bit, at β = 1).
+pub(crate) fn tempered_gradient(eval: &Evaluation, beta: f64) -> Cow<'_, Array2<f64>> {
+    if beta < 1.0 {
+        let prior = eval.grad_log_prior.as_ref().expect("asked for the gradient");
+        let likelihood = eval.grad_log_likelihood.as_ref().expect("asked for the gradient");
+        Cow::Owned(prior + &(likelihood * beta))
+    } else {
+        Cow::Borrowed(eval.grad.as_ref().expect("asked for the gradient"))
+    }
+}
+
+/// log prior + β log L of member r (log p itself, bit for bit, at β = 1).
+pub(crate) fn tempered_log_prob(eval: &Evaluation, r: usize, beta: f64) -> f64 {
+    if beta < 1.0 {
+        eval.log_prior[r] + beta * eval.log_likelihood[r]
+    } else {
+        eval.log_prob[r]
+    }
+}
+
+/// The kept `variational/` group of a flow's parameters `theta` (one vector, or one row per
+/// mixture component), with each layer's offset and the flow as written.
+pub(crate) fn variational_group(
+    flow: &Flow,
+    flow_text: &str,
+    theta: ArrayD<f64>,
+    mut arrays: Vec<(String, ArrayD<f64>)>,
+    mut attrs: Vec<(String, AttrValue)>,
+) -> KeptGroup {
+    let offsets: Vec<f64> = (0..flow.layers().len())
+        .map(|k| flow.range(k).start as f64)
+        .chain(std::iter::once(flow.n_params() as f64))
+        .collect();
+    let kinds: Vec<&str> = flow.layers().iter().map(|l| l.kind()).collect();
+    arrays.insert(0, (THETA.to_string(), theta));
+    arrays.insert(
+        1,
+        (
+            "layer_offsets".to_string(),
+            ArrayD::from_shape_vec(IxDyn(&[offsets.len()]), offsets).expect("1-D"),
+        ),
+    );
+    attrs.splice(
+        0..0,
+        [
+            ("flow".into(), AttrValue::Text(flow_text.to_string())),
+            ("dim".into(), AttrValue::Int(flow.dim() as i64)),
+            ("layers".into(), AttrValue::Text(kinds.join(" "))),
+        ],
+    );
+    KeptGroup {
+        name: group::VARIATIONAL,
+        attrs,
+        arrays,
+    }
+}
+
+/// The `sample_stats/` of draws from a variational density (chain = 1).
+pub(crate) fn draw_stats(
+    lp: &Array1<f64>,
+    log_likelihood: &Array1<f64>,
+    failed: &[bool],
+    log_q: &Array1<f64>,
+) -> Vec<(&'static str, DrawValues)> {
+    let n = lp.len();
+    let row = |a: &Array1<f64>| DrawValues::F64(a.clone().insert_axis(Axis(0)));
+    vec![
+        (var::LP, row(lp)),
+        (var::LOG_LIKELIHOOD, row(log_likelihood)),
+        (
+            var::N_FAILED,
+            DrawValues::I64(Array2::from_shape_fn((1, n), |(_, i)| i64::from(failed[i]))),
+        ),
+        (var::LOG_Q, row(log_q)),
+    ]
 }
 
 impl Method for Vi {
@@ -131,16 +217,7 @@ impl Method for Vi {
         }
         let eval = ctx.evaluate_stochastic(x.view(), true)?;
         let beta = self.beta(t);
-        // ∇ log prior + β ∇ log L (the full gradient, bit for bit, once β = 1).
-        let tempered;
-        let grad = if beta < 1.0 {
-            let prior = eval.grad_log_prior.as_ref().expect("asked for the gradient");
-            let likelihood = eval.grad_log_likelihood.as_ref().expect("asked for the gradient");
-            tempered = prior + &(likelihood * beta);
-            &tempered
-        } else {
-            eval.grad.as_ref().expect("asked for the gradient")
-        };
+        let grad = tempered_gradient(&eval, beta);
 
         // Each sample's parameter gradient (zero for a failed one).
         let mut local_grad = std::mem::take(&mut self.gradients);
@@ -155,6 +232,7 @@ impl Method for Vi {
                 &mut local_grad[r * p..(r + 1) * p],
             );
         }
+        drop(grad);
         let total = ctx.blocked_sum(n, BLOCK, p, &local_grad);
         self.gradients = local_grad;
         // Every sample's values (one sample a block: the member partition) and log-det.
@@ -212,23 +290,8 @@ impl Method for Vi {
 
     fn output(&self) -> MethodOutput {
         let n = self.draws.nrows();
-        let row = |a: &Array1<f64>| DrawValues::F64(a.clone().insert_axis(Axis(0)));
-        // θ once (it can be hundreds of MB for PSVI at scale), with each layer's range.
-        let offsets: Vec<f64> = (0..self.flow.layers().len())
-            .map(|k| self.flow.range(k).start as f64)
-            .chain(std::iter::once(self.theta.len() as f64))
-            .collect();
-        let kinds: Vec<&str> = self.flow.layers().iter().map(|l| l.kind()).collect();
-        let arrays = vec![
-            (
-                THETA.to_string(),
-                ArrayD::from_shape_vec(IxDyn(&[self.theta.len()]), self.theta.clone()).expect("1-D"),
-            ),
-            (
-                "layer_offsets".to_string(),
-                ArrayD::from_shape_vec(IxDyn(&[offsets.len()]), offsets).expect("1-D"),
-            ),
-        ];
+        // θ once (it can be hundreds of MB for PSVI at scale).
+        let theta = ArrayD::from_shape_vec(IxDyn(&[self.theta.len()]), self.theta.clone()).expect("1-D");
         MethodOutput {
             draws: self
                 .draws
@@ -236,28 +299,10 @@ impl Method for Vi {
                 .into_shape_with_order((1, n, self.dim))
                 .expect("draws reshape"),
             space: Space::Unconstrained,
-            draw_stats: vec![
-                (var::LP, row(&self.draw_lp)),
-                (var::LOG_LIKELIHOOD, row(&self.draw_log_likelihood)),
-                (
-                    var::N_FAILED,
-                    DrawValues::I64(Array2::from_shape_fn((1, n), |(_, i)| {
-                        i64::from(self.draw_failed[i])
-                    })),
-                ),
-                (var::LOG_Q, row(&self.draw_log_q)),
-            ],
+            draw_stats: draw_stats(&self.draw_lp, &self.draw_log_likelihood, &self.draw_failed, &self.draw_log_q),
             chain_stats: Vec::new(),
             independent_chains: false,
-            kept: vec![KeptGroup {
-                name: group::VARIATIONAL,
-                attrs: vec![
-                    ("flow".into(), AttrValue::Text(self.spec.flow_text.clone())),
-                    ("dim".into(), AttrValue::Int(self.dim as i64)),
-                    ("layers".into(), AttrValue::Text(kinds.join(" "))),
-                ],
-                arrays,
-            }],
+            kept: vec![variational_group(&self.flow, &self.spec.flow_text, theta, Vec::new(), Vec::new())],
             evidence: Vec::new(),
         }
     }
