@@ -409,6 +409,16 @@ fn cases() -> Vec<Case> {
             expect: "method.iterations: invalid value: integer `-5`, expected usize (line 13)",
         },
         Case {
+            name: "a starting model on a bound of the prior",
+            setup: |d| {
+                vi_case(d)
+                    .replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}", "prior: {kind: uniform, lower: -1.0, upper: 1.0}")
+                    .replace("draws: 10", "draws: 10\n  init: {model: [0.0, 0.5, 1.0, 0.0, 0.0, 0.0], spread: 0.3}")
+            },
+            args: &[],
+            expect: "method.init.model: parameter 2 is 1, not strictly inside the prior's bounds [-1, 1]",
+        },
+        Case {
             name: "components on a single flow",
             setup: |d| vi_case(d).replace("kind: vi", "kind: vi\n  components: 2"),
             args: &[],

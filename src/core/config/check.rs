@@ -298,7 +298,7 @@ pub fn resolve(dir: &Path, file: &Path) -> PathBuf {
 
 /// Reads per-parameter values (scalar, list or file) of length `n`; `file` shapes may be the
 /// flat vector or the grid shape in C order (`axes_shape` is x first).
-pub(super) fn read_values(
+pub fn read_values(
     raw: &RawValues,
     n: usize,
     axes_shape: &[usize],

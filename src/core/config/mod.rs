@@ -18,7 +18,7 @@ use std::path::Path;
 use serde_yaml_ng::Value;
 
 use crate::core::error::{ConfigIssue, Error, Result};
-pub use check::{Issues, Mode, resolve, validate_with};
+pub use check::{Issues, Mode, read_values, resolve, validate_with};
 pub use keys::KeyLines;
 pub use method::{CheckedMethod, MethodCatalog, MethodCheck};
 

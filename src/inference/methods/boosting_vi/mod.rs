@@ -36,7 +36,7 @@ use crate::core::parallel::rng::{Purpose, member_rng};
 use crate::inference::flows::config::build_flow;
 use crate::inference::flows::{Flow, standard_normal_log_density};
 use crate::inference::methods::vi::{
-    BLOCK, anneal_beta, draw_stats, standard_normal, tempered_gradient, tempered_log_prob,
+    BLOCK, REJECTED_DRAWS, anneal_beta, draw_from_q, draw_stats, initial_params, standard_normal, tempered_gradient, tempered_log_prob,
     variational_group,
 };
 use crate::inference::optim::Optimizer;
@@ -73,6 +73,7 @@ pub struct BoostingVi {
     draw_log_q: Array1<f64>,
     draw_failed: Vec<bool>,
     draw_component: Vec<i64>,
+    draw_rejected: usize,
 }
 
 fn sigmoid(a: f64) -> f64 {
@@ -108,6 +109,7 @@ impl BoostingVi {
             draw_log_q: Array1::zeros(0),
             draw_failed: Vec::new(),
             draw_component: Vec::new(),
+            draw_rejected: 0,
             dim,
             spec,
         }
@@ -188,11 +190,11 @@ impl BoostingVi {
         self.fitted.push(self.params[..self.flow.n_params()].to_vec());
     }
 
-    /// Starts the next component at the prior (the first from `init`), with weight ρ₀.
+    /// Starts the next component at the prior (the first where `init` says), with weight ρ₀.
     fn start_component(&mut self, ctx: &RunContext) {
         let p = self.flow.n_params();
-        let fresh = if self.fitted.is_empty() && self.spec.fit.initial_theta.is_some() {
-            self.spec.fit.initial_theta.clone().expect("checked")
+        let fresh = if self.fitted.is_empty() {
+            initial_params(&self.spec.fit, &self.flow, ctx)
         } else {
             let mean = ctx.prior().unconstrained_mean();
             let scale = ctx.prior_scale();
@@ -338,27 +340,22 @@ impl Method for BoostingVi {
 
     fn finish(&mut self, ctx: &mut RunContext) -> Result<()> {
         self.fold();
-        let (n, d) = (self.spec.fit.draws, self.dim);
-        let owned = ctx.owned(n);
-        let mut x = Array2::zeros((owned.len(), d));
-        let (mut log_q, mut component) = (Vec::new(), Vec::new());
-        for (r, i) in owned.clone().enumerate() {
-            let mut rng = member_rng(ctx.seed(), Purpose::Draw, i as u64, 0);
-            let j = pick(&self.weights, rng.random::<f64>());
-            let z = standard_normal(&mut rng, d);
-            let log_det = self.flow.forward(&self.fitted[j], z.view(), x.row_mut(r));
+        let d = self.dim;
+        let this = &*self;
+        let draws = draw_from_q(ctx, self.spec.fit.draws, d, |rng, mut x| {
+            let j = pick(&this.weights, rng.random::<f64>());
+            let z = standard_normal(rng, d);
+            let log_det = this.flow.forward(&this.fitted[j], z.view(), x.view_mut());
             let known = (j, standard_normal_log_density(z.view()) - log_det, None);
-            log_q.push(self.mixture_density(&self.weights, x.row(r), Some(known), false).0);
-            component.push(j as f64);
-        }
-        let eval = ctx.evaluate(x.view(), false)?;
-        let all = ctx.gather_evaluation(n, &eval);
-        self.draws = ctx.gather_rows(n, d, x.as_slice().expect("standard layout"));
-        self.draw_log_q = ctx.gather_rows(n, 1, &log_q).column(0).to_owned();
-        self.draw_component = ctx.gather_rows(n, 1, &component).column(0).iter().map(|&j| j as i64).collect();
-        self.draw_lp = all.log_prob;
-        self.draw_log_likelihood = all.log_likelihood;
-        self.draw_failed = all.failed;
+            (this.mixture_density(&this.weights, x.view(), Some(known), false).0, j as f64)
+        })?;
+        self.draw_component = draws.extra.iter().map(|&j| j as i64).collect();
+        self.draw_rejected = draws.rejected;
+        self.draws = draws.x;
+        self.draw_log_q = draws.log_q;
+        self.draw_lp = draws.lp;
+        self.draw_log_likelihood = draws.log_likelihood;
+        self.draw_failed = draws.failed;
         Ok(())
     }
 
@@ -382,7 +379,10 @@ impl Method for BoostingVi {
                 &self.spec.fit.flow_text,
                 theta,
                 vec![(var::WEIGHTS.to_string(), weights)],
-                vec![("components".into(), AttrValue::Int(k as i64))],
+                vec![
+                    ("components".into(), AttrValue::Int(k as i64)),
+                    (REJECTED_DRAWS.into(), AttrValue::Int(self.draw_rejected as i64)),
+                ],
             )],
             evidence: Vec::new(),
         }
@@ -453,6 +453,7 @@ mod tests {
                 draws,
                 anneal: None,
                 initial_theta: None,
+                initial_model: None,
                 flow_text: String::new(),
             },
         }

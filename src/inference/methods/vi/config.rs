@@ -2,9 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::MethodCheck;
-use crate::core::config::raw::{FileRef, InitKind, default_max_failed_fraction};
-use crate::core::config::spec::{CheckedMethod, InitSpec, MembersSpec};
+use ndarray::Array1;
+
+use crate::core::config::raw::{FileRef, InitKind, RawValues, default_max_failed_fraction};
+use crate::core::config::spec::{CheckedMethod, InitSpec, Marginals, MembersSpec};
+use crate::core::config::{MethodCheck, read_values};
 use crate::core::io::hdf5_util::H5Reader;
 use crate::core::io::names::group;
 use crate::inference::flows::config::{LayerSpec, build_flow, check_flow};
@@ -64,13 +66,34 @@ pub struct AnnealKeys {
     pub iterations: usize,
 }
 
-/// Where q starts: `prior` (the prior's unconstrained mean and scale) or `{file: q.h5}` (the
-/// `variational/` group of an earlier result with the same flow).
+/// Where q starts: `prior` (the prior's unconstrained mean and scale), `{file: q.h5}` (the
+/// `variational/` group of an earlier result with the same flow) or `{model: ..., spread: s}`
+/// (a starting model in physical units, with s times the prior's scale).
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged, expecting = "`prior` or {file: PATH} (a result file with a variational/ group)")]
+#[serde(
+    untagged,
+    expecting = "`prior`, {file: PATH} (a result file with a variational/ group) or {model: VALUES, spread: S}"
+)]
 pub enum VariationalInit {
     Kind(InitKind),
     File(FileRef),
+    Model(ModelInit),
+}
+
+/// `init: {model, spread}`: q starts centred at a model (a number, a list or a file of one
+/// value per parameter, physical units, strictly inside the prior's bounds), with the prior's
+/// unconstrained scale times `spread`: the variational counterpart of starting chains or
+/// particles at a reference model.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInit {
+    pub model: RawValues,
+    #[serde(default = "one")]
+    pub spread: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for VariationalInit {
@@ -91,6 +114,8 @@ pub struct Spec {
     pub anneal: Option<(f64, usize)>,
     /// The flow's parameters from `init: {file}`.
     pub initial_theta: Option<Vec<f64>>,
+    /// The starting model (physical units) and spread from `init: {model, spread}`.
+    pub initial_model: Option<(Array1<f64>, f64)>,
     /// The `flow:` list as written (kept with the parameters).
     pub flow_text: String,
 }
@@ -164,13 +189,15 @@ impl Config {
         let problem = cx.problem?;
         let (dim, shape) = (problem.n_params(), problem.axes_shape());
         let layers = check_flow(&self.flow, dim, &shape, cx.issues)?;
-        let initial_theta = match &self.init {
-            VariationalInit::Kind(InitKind::Prior) => None,
+        let (mut initial_theta, mut initial_model) = (None, None);
+        match &self.init {
+            VariationalInit::Kind(InitKind::Prior) => {}
             VariationalInit::File(f) => {
                 let n = build_flow(&layers, dim).n_params();
-                Some(read_theta(&crate::core::config::resolve(cx.dir, &f.file), n, cx)?)
+                initial_theta = Some(read_theta(&crate::core::config::resolve(cx.dir, &f.file), n, cx)?);
             }
-        };
+            VariationalInit::Model(m) => initial_model = Some(check_model(m, dim, &shape, cx)?),
+        }
         let flow_text = serde_json::to_string(&self.flow).expect("YAML values serialise as JSON");
         (ok && optimizer.is_some()).then(|| Spec {
             members: MembersSpec {
@@ -184,6 +211,7 @@ impl Config {
             draws: self.draws,
             anneal,
             initial_theta,
+            initial_model,
             flow_text,
         })
     }
@@ -209,4 +237,24 @@ fn read_theta(path: &std::path::Path, n: usize, cx: &mut MethodCheck) -> Option<
             None
         }
     }
+}
+
+/// The model and spread of `init: {model, spread}`: one value per parameter, strictly inside
+/// a uniform prior's bounds (the unconstrained space has no image of a bound).
+fn check_model(m: &ModelInit, dim: usize, shape: &[usize], cx: &mut MethodCheck) -> Option<(Array1<f64>, f64)> {
+    let spread_ok = cx.issues.check(m.spread > 0.0 && m.spread.is_finite(), "init.spread", || {
+        format!("must be a finite number > 0 (got {})", m.spread)
+    });
+    let model = read_values(&m.model, dim, shape, "init.model", cx.dir, cx.issues)?;
+    if let Some(Marginals::Uniform { lower, upper }) = cx.prior.map(|p| &p.marginals) {
+        let outside = (0..dim).find(|&j| model[j] <= lower[j] || model[j] >= upper[j]);
+        if let Some(j) = outside {
+            cx.issues.add("init.model", format!(
+                "parameter {j} is {}, not strictly inside the prior's bounds [{}, {}]",
+                model[j], lower[j], upper[j]
+            ));
+            return None;
+        }
+    }
+    spread_ok.then_some((model, m.spread))
 }

@@ -17,7 +17,7 @@ mod config;
 
 use std::borrow::Cow;
 
-use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, ArrayViewMut1, Axis, IxDyn};
 use rand_distr::StandardNormal;
 
 pub use config::{Config, Spec};
@@ -55,6 +55,8 @@ pub struct Vi {
     draw_log_likelihood: Array1<f64>,
     draw_log_q: Array1<f64>,
     draw_failed: Vec<bool>,
+    /// Candidates of q rejected because their forward model failed.
+    draw_rejected: usize,
 }
 
 /// A standard normal vector from `rng`.
@@ -76,6 +78,7 @@ impl Vi {
             draw_log_likelihood: Array1::zeros(0),
             draw_log_q: Array1::zeros(0),
             draw_failed: Vec::new(),
+            draw_rejected: 0,
             dim,
             spec,
         }
@@ -98,6 +101,102 @@ impl Vi {
     fn entropy_constant(&self) -> f64 {
         0.5 * self.dim as f64 * (1.0 + (2.0 * std::f64::consts::PI).ln())
     }
+}
+
+/// Where q starts (`init`): an earlier result's parameters, or the flow placed at a starting
+/// model with a spread of the prior's scale, or at the prior's unconstrained mean and scale.
+pub(crate) fn initial_params(spec: &Spec, flow: &Flow, ctx: &RunContext) -> Vec<f64> {
+    if let Some(theta) = &spec.initial_theta {
+        return theta.clone();
+    }
+    let (mean, scale) = match &spec.initial_model {
+        Some((model, spread)) => (ctx.transform().to_unconstrained(model.view()), ctx.prior_scale() * *spread),
+        None => (ctx.prior().unconstrained_mean(), ctx.prior_scale().clone()),
+    };
+    flow.init_params(mean.as_slice().expect("contiguous"), scale.as_slice().expect("contiguous"))
+}
+
+/// Rounds of candidates [`draw_from_q`] evaluates at most.
+const MAX_DRAW_ROUNDS: usize = 20;
+
+/// The `variational/` attribute counting the candidates of q rejected for the draws.
+pub(crate) const REJECTED_DRAWS: &str = "rejected_draws";
+
+/// Draws of a fitted q for the result, with their evaluations.
+pub(crate) struct QDraws {
+    pub x: Array2<f64>,
+    pub log_q: Array1<f64>,
+    /// A per-draw value of the sampler (the mixture component).
+    pub extra: Array1<f64>,
+    pub lp: Array1<f64>,
+    pub log_likelihood: Array1<f64>,
+    pub failed: Vec<bool>,
+    pub rejected: usize,
+}
+
+/// `n` draws of q in the unconstrained space: candidate i from the stream (seed, draw, i, 0)
+/// by `sample` (writes x, returns log q(x) and a per-draw value), evaluated in rounds of n over
+/// the ranks. A candidate whose forward model fails is a model the data rule out (p = 0 there),
+/// so it is rejected: the draws come from q restricted to the models the forward model accepts,
+/// the first n accepted in index order (rank-count independent). After
+/// `MAX_DRAW_ROUNDS` rounds the rest are rejected candidates, flagged in `n_failed`.
+pub(crate) fn draw_from_q(
+    ctx: &RunContext,
+    n: usize,
+    d: usize,
+    sample: impl Fn(&mut rand_chacha::ChaCha8Rng, ArrayViewMut1<f64>) -> (f64, f64),
+) -> Result<QDraws> {
+    let (mut accepted, mut rejected_rows) = (Vec::new(), Vec::new());
+    let mut rejected = 0;
+    for round in 0..MAX_DRAW_ROUNDS {
+        let owned = ctx.owned(n);
+        let mut x = Array2::zeros((owned.len(), d));
+        let mut values = vec![0.0; 2 * owned.len()];
+        for (r, k) in owned.enumerate() {
+            let mut rng = member_rng(ctx.seed(), Purpose::Draw, (round * n + k) as u64, 0);
+            let (log_q, extra) = sample(&mut rng, x.row_mut(r));
+            values[2 * r] = log_q;
+            values[2 * r + 1] = extra;
+        }
+        let eval = ctx.evaluate(x.view(), false)?;
+        let all = ctx.gather_evaluation(n, &eval);
+        let xs = ctx.gather_rows(n, d, x.as_slice().expect("standard layout"));
+        let values = ctx.gather_rows(n, 2, &values);
+        for k in 0..n {
+            if accepted.len() == n {
+                break;
+            }
+            let row = (xs.row(k).to_owned(), values[[k, 0]], values[[k, 1]], all.log_prob[k], all.log_likelihood[k]);
+            if !all.failed[k] {
+                accepted.push(row);
+            } else {
+                rejected += 1;
+                if rejected_rows.len() < n {
+                    rejected_rows.push(row);
+                }
+            }
+        }
+        if accepted.len() == n {
+            break;
+        }
+    }
+    let failed: Vec<bool> = (0..n).map(|k| k >= accepted.len()).collect();
+    let fill = n - accepted.len();
+    accepted.extend(rejected_rows.into_iter().take(fill));
+    let column = |f: &dyn Fn(&(Array1<f64>, f64, f64, f64, f64)) -> f64| accepted.iter().map(f).collect::<Array1<f64>>();
+    let mut x = Array2::zeros((n, d));
+    for (k, row) in accepted.iter().enumerate() {
+        x.row_mut(k).assign(&row.0);
+    }
+    Ok(QDraws {
+        log_q: column(&|r| r.1),
+        extra: column(&|r| r.2),
+        lp: column(&|r| r.3),
+        log_likelihood: column(&|r| r.4),
+        x,
+        failed,
+        rejected,
+    })
 }
 
 /// The likelihood's weight β at iteration t of an anneal (β₀, T): β₀^(1 − t/T) while
@@ -190,14 +289,7 @@ pub(crate) fn draw_stats(
 
 impl Method for Vi {
     fn init(&mut self, ctx: &mut RunContext) -> Result<()> {
-        self.theta = match &self.spec.initial_theta {
-            Some(theta) => theta.clone(),
-            None => {
-                let mean = ctx.prior().unconstrained_mean();
-                let scale = ctx.prior_scale();
-                self.flow.init_params(mean.as_slice().expect("contiguous"), scale.as_slice().expect("contiguous"))
-            }
-        };
+        self.theta = initial_params(&self.spec, &self.flow, ctx);
         Ok(())
     }
 
@@ -268,23 +360,18 @@ impl Method for Vi {
     }
 
     fn finish(&mut self, ctx: &mut RunContext) -> Result<()> {
-        let (n, d) = (self.spec.draws, self.dim);
-        let owned = ctx.owned(n);
-        let mut x = Array2::zeros((owned.len(), d));
-        let mut log_q = vec![0.0; owned.len()];
-        for (r, i) in owned.clone().enumerate() {
-            let mut rng = member_rng(ctx.seed(), Purpose::Draw, i as u64, 0);
-            let z = standard_normal(&mut rng, d);
-            let log_det = self.flow.forward(&self.theta, z.view(), x.row_mut(r));
-            log_q[r] = standard_normal_log_density(z.view()) - log_det;
-        }
-        let eval = ctx.evaluate(x.view(), false)?;
-        let all = ctx.gather_evaluation(n, &eval);
-        self.draws = ctx.gather_rows(n, d, x.as_slice().expect("standard layout"));
-        self.draw_log_q = ctx.gather_rows(n, 1, &log_q).column(0).to_owned();
-        self.draw_lp = all.log_prob;
-        self.draw_log_likelihood = all.log_likelihood;
-        self.draw_failed = all.failed;
+        let (flow, theta, d) = (&self.flow, &self.theta, self.dim);
+        let draws = draw_from_q(ctx, self.spec.draws, d, |rng, x| {
+            let z = standard_normal(rng, d);
+            let log_det = flow.forward(theta, z.view(), x);
+            (standard_normal_log_density(z.view()) - log_det, 0.0)
+        })?;
+        self.draw_rejected = draws.rejected;
+        self.draws = draws.x;
+        self.draw_log_q = draws.log_q;
+        self.draw_lp = draws.lp;
+        self.draw_log_likelihood = draws.log_likelihood;
+        self.draw_failed = draws.failed;
         Ok(())
     }
 
@@ -302,7 +389,13 @@ impl Method for Vi {
             draw_stats: draw_stats(&self.draw_lp, &self.draw_log_likelihood, &self.draw_failed, &self.draw_log_q),
             chain_stats: Vec::new(),
             independent_chains: false,
-            kept: vec![variational_group(&self.flow, &self.spec.flow_text, theta, Vec::new(), Vec::new())],
+            kept: vec![variational_group(
+                &self.flow,
+                &self.spec.flow_text,
+                theta,
+                Vec::new(),
+                vec![(REJECTED_DRAWS.into(), AttrValue::Int(self.draw_rejected as i64))],
+            )],
             evidence: Vec::new(),
         }
     }
@@ -433,6 +526,7 @@ mod tests {
             draws: 10,
             anneal: None,
             initial_theta: None,
+            initial_model: None,
             flow_text: String::new(),
         }
     }
