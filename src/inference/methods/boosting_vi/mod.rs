@@ -36,7 +36,7 @@ use crate::core::parallel::rng::{Purpose, member_rng};
 use crate::inference::flows::config::build_flow;
 use crate::inference::flows::{Flow, standard_normal_log_density};
 use crate::inference::methods::vi::{
-    BLOCK, REJECTED_DRAWS, anneal_beta, draw_from_q, draw_stats, initial_params, standard_normal, tempered_gradient, tempered_log_prob,
+    BLOCK, QDraws, anneal_beta, draw_from_q, initial_params, standard_normal, tempered_gradient, tempered_log_prob,
     variational_group,
 };
 use crate::inference::optim::Optimizer;
@@ -67,13 +67,8 @@ pub struct BoostingVi {
     params: Vec<f64>,
     optimizer: Optimizer,
     gradients: Vec<f64>,
-    draws: Array2<f64>,
-    draw_lp: Array1<f64>,
-    draw_log_likelihood: Array1<f64>,
-    draw_log_q: Array1<f64>,
-    draw_failed: Vec<bool>,
-    draw_component: Vec<i64>,
-    draw_rejected: usize,
+    /// Draws of the final mixture (their component as the per-draw value), after `finish`.
+    draws: QDraws,
 }
 
 fn sigmoid(a: f64) -> f64 {
@@ -103,13 +98,7 @@ impl BoostingVi {
             weights: Vec::new(),
             gradients: Vec::new(),
             flow,
-            draws: Array2::zeros((0, dim)),
-            draw_lp: Array1::zeros(0),
-            draw_log_likelihood: Array1::zeros(0),
-            draw_log_q: Array1::zeros(0),
-            draw_failed: Vec::new(),
-            draw_component: Vec::new(),
-            draw_rejected: 0,
+            draws: QDraws::none(dim),
             dim,
             spec,
         }
@@ -342,34 +331,28 @@ impl Method for BoostingVi {
         self.fold();
         let d = self.dim;
         let this = &*self;
-        let draws = draw_from_q(ctx, self.spec.fit.draws, d, |rng, mut x| {
+        self.draws = draw_from_q(ctx, self.spec.fit.draws, d, |rng, mut x| {
             let j = pick(&this.weights, rng.random::<f64>());
             let z = standard_normal(rng, d);
             let log_det = this.flow.forward(&this.fitted[j], z.view(), x.view_mut());
             let known = (j, standard_normal_log_density(z.view()) - log_det, None);
             (this.mixture_density(&this.weights, x.view(), Some(known), false).0, j as f64)
         })?;
-        self.draw_component = draws.extra.iter().map(|&j| j as i64).collect();
-        self.draw_rejected = draws.rejected;
-        self.draws = draws.x;
-        self.draw_log_q = draws.log_q;
-        self.draw_lp = draws.lp;
-        self.draw_log_likelihood = draws.log_likelihood;
-        self.draw_failed = draws.failed;
         Ok(())
     }
 
     fn output(&self) -> MethodOutput {
-        let (n, k, p) = (self.draws.nrows(), self.fitted.len(), self.flow.n_params());
+        let (n, k, p) = (self.draws.x.nrows(), self.fitted.len(), self.flow.n_params());
         let theta = ArrayD::from_shape_vec(IxDyn(&[k, p]), self.fitted.concat()).expect("components × parameters");
         let weights = ArrayD::from_shape_vec(IxDyn(&[k]), self.weights.clone()).expect("1-D");
-        let mut stats = draw_stats(&self.draw_lp, &self.draw_log_likelihood, &self.draw_failed, &self.draw_log_q);
+        let mut stats = self.draws.stats();
+        let component = self.draws.extra.iter().map(|&j| j as i64).collect();
         stats.push((
             var::COMPONENT,
-            DrawValues::I64(Array2::from_shape_vec((1, n), self.draw_component.clone()).expect("one per draw")),
+            DrawValues::I64(Array2::from_shape_vec((1, n), component).expect("one per draw")),
         ));
         MethodOutput {
-            draws: self.draws.clone().into_shape_with_order((1, n, self.dim)).expect("draws reshape"),
+            draws: self.draws.chain(),
             space: Space::Unconstrained,
             draw_stats: stats,
             chain_stats: Vec::new(),
@@ -379,10 +362,7 @@ impl Method for BoostingVi {
                 &self.spec.fit.flow_text,
                 theta,
                 vec![(var::WEIGHTS.to_string(), weights)],
-                vec![
-                    ("components".into(), AttrValue::Int(k as i64)),
-                    (REJECTED_DRAWS.into(), AttrValue::Int(self.draw_rejected as i64)),
-                ],
+                [("components".into(), AttrValue::Int(k as i64))].into_iter().chain(self.draws.attrs()).collect(),
             )],
             evidence: Vec::new(),
         }

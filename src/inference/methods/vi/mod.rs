@@ -17,7 +17,7 @@ mod config;
 
 use std::borrow::Cow;
 
-use ndarray::{Array1, Array2, ArrayD, ArrayViewMut1, Axis, IxDyn};
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayViewMut1, Axis, IxDyn};
 use rand_distr::StandardNormal;
 
 pub use config::{Config, Spec};
@@ -50,13 +50,7 @@ pub struct Vi {
     /// The owned samples' parameter gradients (reused every iteration).
     gradients: Vec<f64>,
     /// Draws of the final q (unconstrained) and their values, after `finish`.
-    draws: Array2<f64>,
-    draw_lp: Array1<f64>,
-    draw_log_likelihood: Array1<f64>,
-    draw_log_q: Array1<f64>,
-    draw_failed: Vec<bool>,
-    /// Candidates of q rejected because their forward model failed.
-    draw_rejected: usize,
+    draws: QDraws,
 }
 
 /// A standard normal vector from `rng`.
@@ -73,12 +67,7 @@ impl Vi {
             theta: vec![0.0; n],
             gradients: Vec::new(),
             flow,
-            draws: Array2::zeros((0, dim)),
-            draw_lp: Array1::zeros(0),
-            draw_log_likelihood: Array1::zeros(0),
-            draw_log_q: Array1::zeros(0),
-            draw_failed: Vec::new(),
-            draw_rejected: 0,
+            draws: QDraws::none(dim),
             dim,
             spec,
         }
@@ -134,6 +123,47 @@ pub(crate) struct QDraws {
     pub rejected: usize,
 }
 
+impl QDraws {
+    /// No draws yet (before `finish`).
+    pub fn none(d: usize) -> Self {
+        QDraws {
+            x: Array2::zeros((0, d)),
+            log_q: Array1::zeros(0),
+            extra: Array1::zeros(0),
+            lp: Array1::zeros(0),
+            log_likelihood: Array1::zeros(0),
+            failed: Vec::new(),
+            rejected: 0,
+        }
+    }
+
+    /// The draws as one chain, (1, draw, param).
+    pub fn chain(&self) -> Array3<f64> {
+        let (n, d) = self.x.dim();
+        self.x.clone().into_shape_with_order((1, n, d)).expect("draws reshape")
+    }
+
+    /// Their `sample_stats/` (chain = 1).
+    pub fn stats(&self) -> Vec<(&'static str, DrawValues)> {
+        let n = self.lp.len();
+        let row = |a: &Array1<f64>| DrawValues::F64(a.clone().insert_axis(Axis(0)));
+        vec![
+            (var::LP, row(&self.lp)),
+            (var::LOG_LIKELIHOOD, row(&self.log_likelihood)),
+            (
+                var::N_FAILED,
+                DrawValues::I64(Array2::from_shape_fn((1, n), |(_, i)| i64::from(self.failed[i]))),
+            ),
+            (var::LOG_Q, row(&self.log_q)),
+        ]
+    }
+
+    /// Their attributes of the kept `variational/` group.
+    pub fn attrs(&self) -> Vec<(String, AttrValue)> {
+        vec![(REJECTED_DRAWS.into(), AttrValue::Int(self.rejected as i64))]
+    }
+}
+
 /// `n` draws of q in the unconstrained space: candidate i from the stream (seed, draw, i, 0)
 /// by `sample` (writes x, returns log q(x) and a per-draw value), evaluated in rounds of n over
 /// the ranks. A candidate whose forward model fails is a model the data rule out (p = 0 there),
@@ -146,8 +176,8 @@ pub(crate) fn draw_from_q(
     d: usize,
     sample: impl Fn(&mut rand_chacha::ChaCha8Rng, ArrayViewMut1<f64>) -> (f64, f64),
 ) -> Result<QDraws> {
-    let (mut accepted, mut rejected_rows) = (Vec::new(), Vec::new());
-    let mut rejected = 0;
+    let mut draws = QDraws::none(d);
+    let (mut accepted, mut spare) = (Vec::new(), Vec::new());
     for round in 0..MAX_DRAW_ROUNDS {
         let owned = ctx.owned(n);
         let mut x = Array2::zeros((owned.len(), d));
@@ -166,13 +196,19 @@ pub(crate) fn draw_from_q(
             if accepted.len() == n {
                 break;
             }
-            let row = (xs.row(k).to_owned(), values[[k, 0]], values[[k, 1]], all.log_prob[k], all.log_likelihood[k]);
+            let candidate = Candidate {
+                x: xs.row(k).to_owned(),
+                log_q: values[[k, 0]],
+                extra: values[[k, 1]],
+                lp: all.log_prob[k],
+                log_likelihood: all.log_likelihood[k],
+            };
             if !all.failed[k] {
-                accepted.push(row);
+                accepted.push(candidate);
             } else {
-                rejected += 1;
-                if rejected_rows.len() < n {
-                    rejected_rows.push(row);
+                draws.rejected += 1;
+                if spare.len() < n {
+                    spare.push(candidate);
                 }
             }
         }
@@ -180,23 +216,27 @@ pub(crate) fn draw_from_q(
             break;
         }
     }
-    let failed: Vec<bool> = (0..n).map(|k| k >= accepted.len()).collect();
+    draws.failed = (0..n).map(|k| k >= accepted.len()).collect();
     let fill = n - accepted.len();
-    accepted.extend(rejected_rows.into_iter().take(fill));
-    let column = |f: &dyn Fn(&(Array1<f64>, f64, f64, f64, f64)) -> f64| accepted.iter().map(f).collect::<Array1<f64>>();
-    let mut x = Array2::zeros((n, d));
-    for (k, row) in accepted.iter().enumerate() {
-        x.row_mut(k).assign(&row.0);
+    accepted.extend(spare.into_iter().take(fill));
+    draws.x = Array2::zeros((n, d));
+    for (k, c) in accepted.iter().enumerate() {
+        draws.x.row_mut(k).assign(&c.x);
     }
-    Ok(QDraws {
-        log_q: column(&|r| r.1),
-        extra: column(&|r| r.2),
-        lp: column(&|r| r.3),
-        log_likelihood: column(&|r| r.4),
-        x,
-        failed,
-        rejected,
-    })
+    draws.log_q = accepted.iter().map(|c| c.log_q).collect();
+    draws.extra = accepted.iter().map(|c| c.extra).collect();
+    draws.lp = accepted.iter().map(|c| c.lp).collect();
+    draws.log_likelihood = accepted.iter().map(|c| c.log_likelihood).collect();
+    Ok(draws)
+}
+
+/// A candidate draw of q with its values.
+struct Candidate {
+    x: Array1<f64>,
+    log_q: f64,
+    extra: f64,
+    lp: f64,
+    log_likelihood: f64,
 }
 
 /// The likelihood's weight β at iteration t of an anneal (β₀, T): β₀^(1 − t/T) while
@@ -265,26 +305,6 @@ pub(crate) fn variational_group(
         attrs,
         arrays,
     }
-}
-
-/// The `sample_stats/` of draws from a variational density (chain = 1).
-pub(crate) fn draw_stats(
-    lp: &Array1<f64>,
-    log_likelihood: &Array1<f64>,
-    failed: &[bool],
-    log_q: &Array1<f64>,
-) -> Vec<(&'static str, DrawValues)> {
-    let n = lp.len();
-    let row = |a: &Array1<f64>| DrawValues::F64(a.clone().insert_axis(Axis(0)));
-    vec![
-        (var::LP, row(lp)),
-        (var::LOG_LIKELIHOOD, row(log_likelihood)),
-        (
-            var::N_FAILED,
-            DrawValues::I64(Array2::from_shape_fn((1, n), |(_, i)| i64::from(failed[i]))),
-        ),
-        (var::LOG_Q, row(log_q)),
-    ]
 }
 
 impl Method for Vi {
@@ -361,41 +381,24 @@ impl Method for Vi {
 
     fn finish(&mut self, ctx: &mut RunContext) -> Result<()> {
         let (flow, theta, d) = (&self.flow, &self.theta, self.dim);
-        let draws = draw_from_q(ctx, self.spec.draws, d, |rng, x| {
+        self.draws = draw_from_q(ctx, self.spec.draws, d, |rng, x| {
             let z = standard_normal(rng, d);
             let log_det = flow.forward(theta, z.view(), x);
             (standard_normal_log_density(z.view()) - log_det, 0.0)
         })?;
-        self.draw_rejected = draws.rejected;
-        self.draws = draws.x;
-        self.draw_log_q = draws.log_q;
-        self.draw_lp = draws.lp;
-        self.draw_log_likelihood = draws.log_likelihood;
-        self.draw_failed = draws.failed;
         Ok(())
     }
 
     fn output(&self) -> MethodOutput {
-        let n = self.draws.nrows();
         // θ once (it can be hundreds of MB for PSVI at scale).
         let theta = ArrayD::from_shape_vec(IxDyn(&[self.theta.len()]), self.theta.clone()).expect("1-D");
         MethodOutput {
-            draws: self
-                .draws
-                .clone()
-                .into_shape_with_order((1, n, self.dim))
-                .expect("draws reshape"),
+            draws: self.draws.chain(),
             space: Space::Unconstrained,
-            draw_stats: draw_stats(&self.draw_lp, &self.draw_log_likelihood, &self.draw_failed, &self.draw_log_q),
+            draw_stats: self.draws.stats(),
             chain_stats: Vec::new(),
             independent_chains: false,
-            kept: vec![variational_group(
-                &self.flow,
-                &self.spec.flow_text,
-                theta,
-                Vec::new(),
-                vec![(REJECTED_DRAWS.into(), AttrValue::Int(self.draw_rejected as i64))],
-            )],
+            kept: vec![variational_group(&self.flow, &self.spec.flow_text, theta, Vec::new(), self.draws.attrs())],
             evidence: Vec::new(),
         }
     }
