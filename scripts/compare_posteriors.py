@@ -22,7 +22,7 @@ def draws(path):
         variational = "variational" in f and "sample_stats/n_failed" in f
         failed = f["sample_stats/n_failed"][:] if variational else None
         attrs = dict(f.attrs)
-        rhat = f["summary/r_hat"][:] if "summary/r_hat" in f else None
+        rhat = f["summary/rhat"][:] if "summary/rhat" in f else None
         ess = f["summary/ess_bulk"][:] if "summary/ess_bulk" in f else None
     m = m.reshape(-1, m.shape[-1])
     if failed is not None:

@@ -62,7 +62,12 @@ pub fn report(path: &Path) -> Result<String> {
         var::Q05,
         var::Q95,
         var::RHAT,
+        var::RHAT_BULK,
+        var::RHAT_TAIL,
         var::ESS_BULK,
+        var::ESS_TAIL,
+        var::MCSE_MEAN,
+        var::MCSE_SD,
         var::COVERAGE,
     ] {
         let p = format!("{}/{name}", group::SUMMARY);

@@ -1,13 +1,13 @@
 //! Turning a method's samples into the result record: physical units, per-parameter summaries,
 //! convergence diagnostics for chains, predicted data and ray coverage at the posterior mean.
 
-use ndarray::{Array1, Array2, Array3, Axis};
+use ndarray::{Array1, Array3, Axis};
 
 use crate::core::config::spec::{ProblemSpec, RunSpec};
 use crate::core::io::names::var;
 use crate::core::io::output::{History, Provenance, RunRecord, Status, Summary};
 use crate::core::state::MethodState;
-use crate::inference::diagnostics::convergence::{ess_bulk, rank_rhat};
+use crate::inference::diagnostics::convergence::{Convergence, convergence};
 use crate::inference::diagnostics::stats::{mean_std, quantile_sorted};
 use crate::inference::{MethodOutput, Space};
 use crate::posterior::{Posterior, param_coordinates};
@@ -79,15 +79,19 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
     let mut summary = summarise(&m);
 
     if output.independent_chains && chains >= 2 && draws >= 4 {
-        let mut rhat = Array1::zeros(p);
-        let mut ess = Array1::zeros(p);
-        for j in 0..p {
-            let series: Array2<f64> = m.index_axis(Axis(2), j).to_owned();
-            rhat[j] = rank_rhat(series.view());
-            ess[j] = ess_bulk(series.view());
-        }
-        summary.extra.push((var::RHAT, rhat));
-        summary.extra.push((var::ESS_BULK, ess));
+        let diagnostics: Vec<Convergence> = (0..p)
+            .map(|j| convergence(m.index_axis(Axis(2), j)))
+            .collect();
+        let column = |f: fn(&Convergence) -> f64| diagnostics.iter().map(f).collect::<Array1<f64>>();
+        summary.extra.extend([
+            (var::RHAT, column(|c| c.rhat)),
+            (var::RHAT_BULK, column(|c| c.rhat_bulk)),
+            (var::RHAT_TAIL, column(|c| c.rhat_tail)),
+            (var::ESS_BULK, column(|c| c.ess_bulk)),
+            (var::ESS_TAIL, column(|c| c.ess_tail)),
+            (var::MCSE_MEAN, column(|c| c.mcse_mean)),
+            (var::MCSE_SD, column(|c| c.mcse_sd)),
+        ]);
     }
 
     let final_record = input.status == Status::Complete;

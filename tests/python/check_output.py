@@ -38,6 +38,18 @@ with h5py.File(path, "r") as f:
         assert f["sample_stats/accepted"].dtype == np.int8
         assert f["sample_stats/acceptance_rate"].shape == (chains,)
         assert f["summary/rhat"].shape == (params,)
+        # The convergence diagnostics are ArviZ's, parameter by parameter.
+        posterior = az.convert_to_dataset({"m": f["posterior/m"][...]})
+        for name, value in [
+            ("rhat", az.rhat(posterior, method="rank")),
+            ("rhat_bulk", az.rhat(posterior, method="z_scale")),
+            ("rhat_tail", az.rhat(posterior, method="folded")),
+            ("ess_bulk", az.ess(posterior, method="bulk")),
+            ("ess_tail", az.ess(posterior, method="tail")),
+            ("mcse_mean", az.mcse(posterior, method="mean")),
+            ("mcse_sd", az.mcse(posterior, method="sd")),
+        ]:
+            np.testing.assert_allclose(f[f"summary/{name}"][...], value["m"].values, rtol=1e-8, err_msg=name)
     if "param_x" in f["posterior"]:
         assert f["summary/coverage"].shape == (params,)
 

@@ -46,9 +46,16 @@ pub mod var {
     pub const Q95: &str = "q95";
     /// Ray coverage Σ_i |∂d_i/∂m_j| at the posterior mean (travel-time problems).
     pub const COVERAGE: &str = "coverage";
-    /// Rank-normalised split R-hat and bulk ESS per parameter (McMC).
+    /// Rank-normalised split R-hat (the larger of bulk and tail), its bulk and tail parts, bulk
+    /// and tail ESS, and the Monte-Carlo standard errors of the mean and the sd, per parameter
+    /// (McMC; Vehtari et al. 2021, ArviZ's definitions).
     pub const RHAT: &str = "rhat";
+    pub const RHAT_BULK: &str = "rhat_bulk";
+    pub const RHAT_TAIL: &str = "rhat_tail";
     pub const ESS_BULK: &str = "ess_bulk";
+    pub const ESS_TAIL: &str = "ess_tail";
+    pub const MCSE_MEAN: &str = "mcse_mean";
+    pub const MCSE_SD: &str = "mcse_sd";
     pub const MISFIT: &str = "misfit";
     pub const STEP_SIZE: &str = "step_size";
     pub const BANDWIDTH: &str = "bandwidth";

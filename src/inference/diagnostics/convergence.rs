@@ -1,12 +1,15 @@
-//! Rank-normalised split R-hat and bulk effective sample size (Vehtari, Gelman, Simpson,
-//! Carpenter & Bürkner 2021), as ArviZ computes them: chains are split in halves (the middle draw
-//! dropped for odd lengths), draws are replaced by normal scores of their pooled ranks (average
-//! ranks for ties), R-hat is the larger of the bulk and folded (|θ − median|) values, and the ESS
-//! uses Geyer's initial monotone sequence on FFT autocovariances.
+//! Convergence diagnostics of McMC chains (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021),
+//! as ArviZ computes them: chains are split in halves (the middle draw dropped for odd lengths);
+//! rank normalisation replaces draws by normal scores of their pooled ranks (average ranks for
+//! ties); bulk R-hat and ESS use the rank-normalised draws, tail R-hat the folded ones
+//! (|θ − median|), tail ESS the indicators of the 5 % and 95 % quantiles; R-hat is the larger
+//! of bulk and tail; the ESS uses Geyer's initial monotone sequence on FFT autocovariances; the
+//! Monte-Carlo standard errors of the mean and the sd follow from the ESS of θ and of
+//! (θ − mean)². Checked against ArviZ 0.23.4 (tests/data/diagnostics/make_fixture.py).
 
 use ndarray::{Array2, ArrayView2};
 
-use super::stats::{normal_quantile, quantile_sorted};
+use super::stats::{median_sorted, mquantile_sorted, normal_quantile};
 
 /// Splits each chain of (chain, draw) into two halves: (2·chain, draw/2).
 fn split_chains(x: ArrayView2<f64>) -> Array2<f64> {
@@ -62,34 +65,90 @@ fn rhat_classic(x: ArrayView2<f64>) -> f64 {
     (var_plus / w).sqrt()
 }
 
-/// Rank-normalised split R-hat of (chain, draw); NaN with fewer than 4 draws per chain or a
-/// constant sample.
-pub fn rank_rhat(x: ArrayView2<f64>) -> f64 {
-    if x.ncols() < 4 || x.iter().all(|&v| v == x[[0, 0]]) {
-        return f64::NAN;
+/// Every diagnostic of one parameter's (chain, draw) series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Convergence {
+    /// max(bulk, tail): the R-hat to report.
+    pub rhat: f64,
+    pub rhat_bulk: f64,
+    pub rhat_tail: f64,
+    pub ess_bulk: f64,
+    pub ess_tail: f64,
+    pub ess_mean: f64,
+    pub ess_sd: f64,
+    pub mcse_mean: f64,
+    pub mcse_sd: f64,
+}
+
+/// The diagnostics of (chain, draw); NaN with fewer than 4 draws per chain, a non-finite value
+/// or a constant sample (R-hat also with one chain).
+pub fn convergence(x: ArrayView2<f64>) -> Convergence {
+    let (m, n) = x.dim();
+    let nan = f64::NAN;
+    if n < 4 || x.iter().any(|v| !v.is_finite()) || x.iter().all(|&v| v == x[[0, 0]]) {
+        return Convergence {
+            rhat: nan,
+            rhat_bulk: nan,
+            rhat_tail: nan,
+            ess_bulk: nan,
+            ess_tail: nan,
+            ess_mean: nan,
+            ess_sd: nan,
+            mcse_mean: nan,
+            mcse_sd: nan,
+        };
     }
     let split = split_chains(x);
-    let bulk = rhat_classic(rank_normalise(split.view()).view());
-    let mut sorted: Vec<f64> = split.iter().copied().collect();
+    let (rhat_bulk, rhat_tail) = if m >= 2 {
+        let mut sorted: Vec<f64> = split.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let median = median_sorted(&sorted);
+        let folded = split.mapv(|v| (v - median).abs());
+        (
+            rhat_classic(rank_normalise(split.view()).view()),
+            rhat_classic(rank_normalise(folded.view()).view()),
+        )
+    } else {
+        (nan, nan)
+    };
+    let mut sorted: Vec<f64> = x.iter().copied().collect();
     sorted.sort_by(f64::total_cmp);
-    let median = quantile_sorted(&sorted, 0.5);
-    let folded = split.mapv(|v| (v - median).abs());
-    let tail = rhat_classic(rank_normalise(folded.view()).view());
-    bulk.max(tail)
-}
-
-/// Bulk ESS of (chain, draw).
-pub fn ess_bulk(x: ArrayView2<f64>) -> f64 {
-    if x.ncols() < 4 || x.iter().all(|&v| v == x[[0, 0]]) {
-        return f64::NAN;
+    let ess_quantile = |p: f64| {
+        let q = mquantile_sorted(&sorted, p);
+        ess(split_chains(x.mapv(|v| f64::from(u8::from(v <= q))).view()).view())
+    };
+    let size = (m * n) as f64;
+    let mean = x.sum() / size;
+    let squares = x.mapv(|v| (v - mean).powi(2));
+    let ess_mean = ess(split.view());
+    let ess_sd = ess(split_chains(squares.view()).view());
+    let sd = (squares.sum() / (size - 1.0)).sqrt();
+    // Var of the variance estimate from the ESS of (θ − mean)², then the delta method for sd.
+    let evar = squares.sum() / size;
+    let varvar = (squares.mapv(|v| v * v).sum() / size - evar * evar) / ess_sd;
+    Convergence {
+        rhat: rhat_bulk.max(rhat_tail),
+        rhat_bulk,
+        rhat_tail,
+        ess_bulk: ess(rank_normalise(split.view()).view()),
+        ess_tail: ess_quantile(0.05).min(ess_quantile(0.95)),
+        ess_mean,
+        ess_sd,
+        mcse_mean: sd / ess_mean.sqrt(),
+        mcse_sd: (varvar / evar / 4.0).sqrt(),
     }
-    ess(rank_normalise(split_chains(x).view()).view())
 }
 
-/// ESS of (chain, draw) by Geyer's initial monotone sequence estimator.
+
+/// ESS of (chain, draw) by Geyer's initial monotone sequence estimator (the draw count for a
+/// constant series, as ArviZ).
 fn ess(x: ArrayView2<f64>) -> f64 {
     let (m, n) = x.dim();
     let (nf, mf) = (n as f64, m as f64);
+    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if hi - lo < 1e-15 {
+        return mf * nf;
+    }
     let acov: Vec<Vec<f64>> = (0..m).map(|c| autocovariance(&x.row(c).to_vec())).collect();
     let chain_mean: Vec<f64> = (0..m).map(|c| x.row(c).sum() / nf).collect();
     let chain_var: Vec<f64> = (0..m).map(|c| acov[c][0] * nf / (nf - 1.0)).collect();
@@ -104,14 +163,14 @@ fn ess(x: ArrayView2<f64>) -> f64 {
             / (mf - 1.0);
     }
     let rho = |t: usize| 1.0 - (mean_var - acov.iter().map(|a| a[t]).sum::<f64>() / mf) / var_plus;
-    let mut rho_hat = vec![0.0; n];
+    // ArviZ's `_ess` step for step (its indices and bounds included).
+    let mut rho_hat = vec![0.0; n.max(2)];
     rho_hat[0] = 1.0;
-    if n > 1 {
-        rho_hat[1] = rho(1);
-    }
-    let (mut rho_even, mut rho_odd) = (1.0, rho_hat.get(1).copied().unwrap_or(0.0));
+    let (mut rho_even, mut rho_odd) = (1.0, if n > 1 { rho(1) } else { 0.0 });
+    rho_hat[1] = rho_odd;
+    // Geyer's initial positive sequence.
     let mut t = 1;
-    while t + 2 < n && rho_even + rho_odd > 0.0 {
+    while t + 3 < n && rho_even + rho_odd > 0.0 {
         rho_even = rho(t + 1);
         rho_odd = rho(t + 2);
         if rho_even + rho_odd >= 0.0 {
@@ -120,22 +179,21 @@ fn ess(x: ArrayView2<f64>) -> f64 {
         }
         t += 2;
     }
-    let max_t = t;
-    if rho_even > 0.0 && max_t + 1 < n {
-        rho_hat[max_t + 1] = rho_even;
+    // The last lag kept, plus one (ArviZ's max_t + 1: 0 when no pair was kept).
+    let end = t - 1;
+    if rho_even > 0.0 {
+        rho_hat[end] = rho_even;
     }
-    // Initial monotone sequence.
+    // Geyer's initial monotone sequence.
     let mut t = 1;
-    while t + 2 <= max_t {
+    while t + 3 <= end {
         if rho_hat[t + 1] + rho_hat[t + 2] > rho_hat[t - 1] + rho_hat[t] {
             rho_hat[t + 1] = (rho_hat[t - 1] + rho_hat[t]) / 2.0;
             rho_hat[t + 2] = rho_hat[t + 1];
         }
         t += 2;
     }
-    let tau = -1.0
-        + 2.0 * rho_hat[..=max_t.min(n - 1)].iter().sum::<f64>()
-        + rho_hat.get(max_t + 1).copied().unwrap_or(0.0);
+    let tau = -1.0 + 2.0 * rho_hat[..end].iter().sum::<f64>() + rho_hat[end];
     let tau = tau.max(1.0 / (mf * nf).log10());
     mf * nf / tau
 }
@@ -219,9 +277,9 @@ mod tests {
     #[test]
     fn independent_draws_have_rhat_near_one_and_full_ess() {
         let x = ar1(4, 2000, 0.0, 0.0);
-        let r = rank_rhat(x.view());
+        let r = convergence(x.view()).rhat;
         assert!((r - 1.0).abs() < 0.01, "rhat {r}");
-        let e = ess_bulk(x.view());
+        let e = convergence(x.view()).ess_bulk;
         assert!((e / 8000.0 - 1.0).abs() < 0.1, "ess {e}");
     }
 
@@ -229,14 +287,52 @@ mod tests {
     fn ess_of_ar1_matches_its_integrated_autocorrelation() {
         // For AR(1), τ = (1 + φ)/(1 − φ) = 3 at φ = 0.5.
         let x = ar1(4, 5000, 0.5, 0.0);
-        let e = ess_bulk(x.view());
+        let e = convergence(x.view()).ess_bulk;
         let expected = 20000.0 / 3.0;
         assert!((e / expected - 1.0).abs() < 0.12, "ess {e} vs {expected}");
     }
 
     #[test]
+    fn diagnostics_match_arviz() {
+        // tests/data/diagnostics/arviz.json: three series and ArviZ 0.23.4's values.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/diagnostics/arviz.json");
+        let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (name, case) in fixture.as_object().unwrap() {
+            let rows: Vec<Vec<f64>> = serde_json::from_value(case["draws"].clone()).unwrap();
+            let x = Array2::from_shape_fn((rows.len(), rows[0].len()), |(c, k)| rows[c][k]);
+            let got = convergence(x.view());
+            let pairs = [
+                ("rhat", got.rhat),
+                ("rhat_bulk", got.rhat_bulk),
+                ("rhat_tail", got.rhat_tail),
+                ("ess_bulk", got.ess_bulk),
+                ("ess_tail", got.ess_tail),
+                ("ess_mean", got.ess_mean),
+                ("ess_sd", got.ess_sd),
+                ("mcse_mean", got.mcse_mean),
+                ("mcse_sd", got.mcse_sd),
+            ];
+            for (key, value) in pairs {
+                let want = case[key].as_f64().unwrap();
+                assert!(
+                    (value - want).abs() <= 1e-8 * want.abs().max(1.0),
+                    "{name} {key}: {value} vs ArviZ {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_shortest_series_have_finite_diagnostics() {
+        // Four draws per chain (two per split half): Geyer's sequence keeps no pair.
+        let x = Array2::from_shape_vec((2, 4), vec![0.1, -0.3, 0.7, 0.2, 1.1, -0.4, 0.3, 0.9]).unwrap();
+        let c = convergence(x.view());
+        assert!(c.ess_bulk.is_finite() && c.rhat.is_finite(), "{c:?}");
+    }
+
+    #[test]
     fn a_shifted_chain_raises_rhat() {
         let x = ar1(4, 1000, 0.0, 1.0);
-        assert!(rank_rhat(x.view()) > 1.05);
+        assert!(convergence(x.view()).rhat > 1.05);
     }
 }

@@ -1,5 +1,5 @@
 //! Summaries and convergence diagnostics of an ensemble: numpy-compatible quantiles, the
-//! standard normal quantile, rank-normalised split R-hat and bulk ESS (Vehtari et al. 2021).
+//! standard normal quantile, R-hat (bulk, tail), ESS (bulk, tail) and MCSE (Vehtari et al. 2021).
 
 pub mod convergence;
 pub mod stats;

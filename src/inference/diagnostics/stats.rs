@@ -19,6 +19,26 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// numpy's `median`: the middle value, or the mean of the two middle values.
+pub fn median_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    assert!(n > 0, "the median of an empty sample");
+    if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 }
+}
+
+/// ArviZ's quantile (scipy's `mquantiles` with α = β = 1, R's type 7), operation for
+/// operation: the same definition as numpy's, but its rounding differs where p(n − 1) is close
+/// to an integer, and McMC draws repeat values, so a tail-ESS indicator `θ ≤ q` needs this one.
+pub fn mquantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    assert!(n >= 2, "a quantile of fewer than two values");
+    let aleph = n as f64 * p + (1.0 + p * -1.0);
+    let k = aleph.clamp(1.0, (n - 1) as f64).floor();
+    let gamma = (aleph - k).clamp(0.0, 1.0);
+    let k = k as usize;
+    (1.0 - gamma) * sorted[k - 1] + gamma * sorted[k]
+}
+
 /// Mean and population standard deviation (two passes).
 pub fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
