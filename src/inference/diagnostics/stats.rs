@@ -32,7 +32,7 @@ pub fn median_sorted(sorted: &[f64]) -> f64 {
 pub fn mquantile_sorted(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
     assert!(n >= 2, "a quantile of fewer than two values");
-    let aleph = n as f64 * p + (1.0 + p * -1.0);
+    let aleph = n as f64 * p + (1.0 - p); // m = α + p(1 − α − β) = 1 − p exactly
     let k = aleph.clamp(1.0, (n - 1) as f64).floor();
     let gamma = (aleph - k).clamp(0.0, 1.0);
     let k = k as usize;
