@@ -68,6 +68,9 @@ pub fn report(path: &Path) -> Result<String> {
         var::ESS_TAIL,
         var::MCSE_MEAN,
         var::MCSE_SD,
+        var::MCSE_Q05,
+        var::MCSE_Q50,
+        var::MCSE_Q95,
         var::COVERAGE,
     ] {
         let p = format!("{}/{name}", group::SUMMARY);

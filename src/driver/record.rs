@@ -91,6 +91,9 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
             (var::ESS_TAIL, column(|c| c.ess_tail)),
             (var::MCSE_MEAN, column(|c| c.mcse_mean)),
             (var::MCSE_SD, column(|c| c.mcse_sd)),
+            (var::MCSE_Q05, column(|c| c.mcse_quantiles[0])),
+            (var::MCSE_Q50, column(|c| c.mcse_quantiles[1])),
+            (var::MCSE_Q95, column(|c| c.mcse_quantiles[2])),
         ]);
     }
 

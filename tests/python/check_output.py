@@ -48,6 +48,9 @@ with h5py.File(path, "r") as f:
             ("ess_tail", az.ess(posterior, method="tail")),
             ("mcse_mean", az.mcse(posterior, method="mean")),
             ("mcse_sd", az.mcse(posterior, method="sd")),
+            ("mcse_q05", az.mcse(posterior, method="quantile", prob=0.05)),
+            ("mcse_q50", az.mcse(posterior, method="quantile", prob=0.5)),
+            ("mcse_q95", az.mcse(posterior, method="quantile", prob=0.95)),
         ]:
             np.testing.assert_allclose(f[f"summary/{name}"][...], value["m"].values, rtol=1e-8, err_msg=name)
     if "param_x" in f["posterior"]:

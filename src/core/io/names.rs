@@ -47,7 +47,8 @@ pub mod var {
     /// Ray coverage Σ_i |∂d_i/∂m_j| at the posterior mean (travel-time problems).
     pub const COVERAGE: &str = "coverage";
     /// Rank-normalised split R-hat (the larger of bulk and tail), its bulk and tail parts, bulk
-    /// and tail ESS, and the Monte-Carlo standard errors of the mean and the sd, per parameter
+    /// and tail ESS, and the Monte-Carlo standard errors of the mean, the sd and the summary's
+    /// quantiles, per parameter
     /// (McMC; Vehtari et al. 2021, ArviZ's definitions).
     pub const RHAT: &str = "rhat";
     pub const RHAT_BULK: &str = "rhat_bulk";
@@ -56,6 +57,9 @@ pub mod var {
     pub const ESS_TAIL: &str = "ess_tail";
     pub const MCSE_MEAN: &str = "mcse_mean";
     pub const MCSE_SD: &str = "mcse_sd";
+    pub const MCSE_Q05: &str = "mcse_q05";
+    pub const MCSE_Q50: &str = "mcse_q50";
+    pub const MCSE_Q95: &str = "mcse_q95";
     pub const MISFIT: &str = "misfit";
     pub const STEP_SIZE: &str = "step_size";
     pub const BANDWIDTH: &str = "bandwidth";

@@ -5,11 +5,11 @@
 //! (|θ − median|), tail ESS the indicators of the 5 % and 95 % quantiles; R-hat is the larger
 //! of bulk and tail; the ESS uses Geyer's initial monotone sequence on FFT autocovariances; the
 //! Monte-Carlo standard errors of the mean and the sd follow from the ESS of θ and of
-//! (θ − mean)². Checked against ArviZ 0.23.4 (tests/data/diagnostics/make_fixture.py).
+//! (θ − mean)², those of quantiles from the ESS of their indicators. Checked against ArviZ 0.23.4 (tests/data/diagnostics/make_fixture.py).
 
 use ndarray::{Array2, ArrayView2};
 
-use super::stats::{median_sorted, mquantile_sorted, normal_quantile};
+use super::stats::{beta_quantile, median_sorted, mquantile_sorted, normal_quantile};
 
 /// Splits each chain of (chain, draw) into two halves: (2·chain, draw/2).
 fn split_chains(x: ArrayView2<f64>) -> Array2<f64> {
@@ -78,7 +78,12 @@ pub struct Convergence {
     pub ess_sd: f64,
     pub mcse_mean: f64,
     pub mcse_sd: f64,
+    /// MCSE of the 5 %, 50 % and 95 % quantiles (the summary's q05, q50, q95).
+    pub mcse_quantiles: [f64; 3],
 }
+
+/// The quantiles whose Monte-Carlo errors [`Convergence`] holds.
+pub const MCSE_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
 
 /// The diagnostics of (chain, draw); NaN with fewer than 4 draws per chain, a non-finite value
 /// or a constant sample (R-hat also with one chain).
@@ -96,6 +101,7 @@ pub fn convergence(x: ArrayView2<f64>) -> Convergence {
             ess_sd: nan,
             mcse_mean: nan,
             mcse_sd: nan,
+            mcse_quantiles: [nan; 3],
         };
     }
     let split = split_chains(x);
@@ -126,7 +132,18 @@ pub fn convergence(x: ArrayView2<f64>) -> Convergence {
     // Var of the variance estimate from the ESS of (θ − mean)², then the delta method for sd.
     let evar = squares.sum() / size;
     let varvar = (squares.mapv(|v| v * v).sum() / size - evar * evar) / ess_sd;
+    // The quantile's error: half the distance between the draws at the ±1σ probabilities of
+    // Beta(ESS p + 1, ESS (1 − p) + 1), the distribution of the quantile's rank.
+    let mcse_quantile = |p: f64| {
+        let e = ess_quantile(p);
+        let (a, b) = (e * p + 1.0, e * (1.0 - p) + 1.0);
+        let last = sorted.len() - 1;
+        let below = (beta_quantile(0.1586553, a, b) * size - 1.0).max(0.0).floor() as usize;
+        let above = (beta_quantile(0.8413447, a, b) * size - 1.0).min(last as f64).ceil() as usize;
+        (sorted[above] - sorted[below]) / 2.0
+    };
     Convergence {
+        mcse_quantiles: MCSE_QUANTILES.map(mcse_quantile),
         rhat: rhat_bulk.max(rhat_tail),
         rhat_bulk,
         rhat_tail,
@@ -311,6 +328,9 @@ mod tests {
                 ("ess_sd", got.ess_sd),
                 ("mcse_mean", got.mcse_mean),
                 ("mcse_sd", got.mcse_sd),
+                ("mcse_q05", got.mcse_quantiles[0]),
+                ("mcse_q50", got.mcse_quantiles[1]),
+                ("mcse_q95", got.mcse_quantiles[2]),
             ];
             for (key, value) in pairs {
                 let want = case[key].as_f64().unwrap();

@@ -49,6 +49,9 @@ for name, x in series.items():
         "ess_sd": value(az.ess, method="sd"),
         "mcse_mean": value(az.mcse, method="mean"),
         "mcse_sd": value(az.mcse, method="sd"),
+        "mcse_q05": value(az.mcse, method="quantile", prob=0.05),
+        "mcse_q50": value(az.mcse, method="quantile", prob=0.5),
+        "mcse_q95": value(az.mcse, method="quantile", prob=0.95),
     }
 path = pathlib.Path(__file__).with_name("arviz.json")
 path.write_text(json.dumps(out, indent=1))
