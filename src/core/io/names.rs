@@ -69,6 +69,8 @@ pub mod var {
     /// Evidence lower bound of a variational density (Monte-Carlo estimate per iteration).
     pub const ELBO: &str = "elbo";
     pub const BETA: &str = "beta";
+    /// Kernelised Stein discrepancy² (IMQ kernel, U-statistic) of a particle set per iteration.
+    pub const KSD: &str = "ksd";
     /// The weight of the mixture component being fitted (boosting VI).
     pub const MIXTURE_WEIGHT: &str = "mixture_weight";
     pub const CONFIG: &str = "config";
@@ -129,6 +131,8 @@ pub enum Trace {
     Beta,
     /// The weight of the mixture component being fitted.
     MixtureWeight,
+    /// KSD² of the particles.
+    Ksd,
     StepSize,
     Bandwidth,
     Acceptance,
@@ -143,6 +147,7 @@ impl Trace {
         Trace::Elbo,
         Trace::Beta,
         Trace::MixtureWeight,
+        Trace::Ksd,
         Trace::StepSize,
         Trace::Bandwidth,
         Trace::Acceptance,
@@ -157,6 +162,7 @@ impl Trace {
             Trace::Elbo => var::ELBO,
             Trace::Beta => var::BETA,
             Trace::MixtureWeight => var::MIXTURE_WEIGHT,
+            Trace::Ksd => var::KSD,
             Trace::StepSize => var::STEP_SIZE,
             Trace::Bandwidth => var::BANDWIDTH,
             Trace::Acceptance => var::ACCEPTANCE,

@@ -18,6 +18,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 pub use config::{BandwidthSpec, Config, KernelKind, Spec};
 use crate::core::error::Result;
 use crate::core::io::names::var;
+use crate::inference::diagnostics::stein::{ksd_row, ksd_squared};
 use crate::inference::optim::Optimizer;
 use crate::inference::{
     DrawValues, Method, MethodOutput, MethodState, RunContext, Space, StepStats, Trace,
@@ -146,20 +147,18 @@ impl Method for Svgd {
         let ok: Vec<usize> = (0..n).filter(|&i| !all.failed[i]).collect();
 
         let h = self.bandwidth(&ok);
+        // Each owned particle's Stein direction and its row of the KSD U-statistic.
         let mut phi_local = vec![0.0; owned.len() * d];
+        let mut ksd_local = vec![0.0; owned.len()];
         for (r, i) in owned.clone().enumerate() {
             if !all.failed[i] {
-                stein_direction_into(
-                    self.x.view(),
-                    score.view(),
-                    &ok,
-                    h,
-                    i,
-                    &mut phi_local[r * d..(r + 1) * d],
-                );
+                stein_direction_into(self.x.view(), score.view(), &ok, h, i, &mut phi_local[r * d..(r + 1) * d]);
+                ksd_local[r] = ksd_row(self.x.view(), score.view(), &ok, i);
             }
         }
         let phi = ctx.gather_rows(n, d, &phi_local);
+        let ksd_rows = ctx.gather_rows(n, 1, &ksd_local);
+        let ksd = ksd_squared(ok.iter().map(|&i| ksd_rows[[i, 0]]), ok.len());
 
         self.x_eval.assign(&self.x);
         self.lp.assign(&all.log_prob);
@@ -177,7 +176,7 @@ impl Method for Svgd {
             lp_mean: mean_over_ok(all.log_prob.iter().copied(), &all.failed),
             n_evaluated: n,
             n_failed: n - ok.len(),
-            traces: vec![(Trace::StepSize, lr), (Trace::Bandwidth, h)],
+            traces: vec![(Trace::StepSize, lr), (Trace::Bandwidth, h), (Trace::Ksd, ksd)],
             converged: false,
         })
     }
