@@ -6,7 +6,8 @@
 //!
 //! A method is one folder under `methods/` (its config with defaults, its validation into a
 //! checked spec, its `build`, its step and its tests) plus one line in the registry
-//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`.
+//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `flows` and
+//! `variational` (what the methods fitting a variational density share).
 
 pub mod context;
 pub mod diagnostics;
@@ -14,6 +15,7 @@ pub mod flows;
 pub mod methods;
 pub mod optim;
 mod registry;
+pub mod variational;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -35,11 +35,12 @@ use crate::core::io::names::var;
 use crate::core::parallel::rng::{Purpose, member_rng};
 use crate::inference::flows::config::build_flow;
 use crate::inference::flows::{Flow, standard_normal_log_density};
-use crate::inference::methods::vi::{
-    BLOCK, QDraws, anneal_beta, draw_from_q, initial_params, standard_normal, tempered_gradient, tempered_log_prob,
-    variational_group,
-};
+use crate::inference::methods::vi::initial_params;
 use crate::inference::optim::Optimizer;
+use crate::inference::variational::{
+    BLOCK, QDraws, anneal_beta, draw_from_q, placed_params, standard_normal, tempered_gradient,
+    tempered_log_prob, variational_group,
+};
 use crate::inference::{
     DrawValues, Method, MethodOutput, MethodState, RunContext, Space, StepStats, Trace,
     mean_over_ok,
@@ -185,12 +186,7 @@ impl BoostingVi {
         let fresh = if self.fitted.is_empty() {
             initial_params(&self.spec.fit, &self.flow, ctx)
         } else {
-            let mean = ctx.prior().unconstrained_mean();
-            let scale = ctx.prior_scale();
-            self.flow.init_params(
-                mean.as_slice().expect("contiguous"),
-                scale.as_slice().expect("contiguous"),
-            )
+            placed_params(&self.flow, ctx, None)
         };
         self.params[..p].copy_from_slice(&fresh);
         // logit(ρ₀) (no weight for the first).

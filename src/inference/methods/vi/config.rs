@@ -221,7 +221,7 @@ impl Config {
 fn read_theta(path: &std::path::Path, n: usize, cx: &mut MethodCheck) -> Option<Vec<f64>> {
     let key = "init.file";
     let read = H5Reader::open(path)
-        .and_then(|f| f.f64(&format!("{}/{}", group::VARIATIONAL, super::THETA)));
+        .and_then(|f| f.f64(&format!("{}/{}", group::VARIATIONAL, crate::inference::variational::THETA)));
     match read {
         Ok(theta) if theta.len() == n => Some(theta.iter().copied().collect()),
         Ok(theta) => {
