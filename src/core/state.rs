@@ -2,7 +2,7 @@
 //! between methods (which fill it) and the checkpoint file (which stores it as the `checkpoint`
 //! group); counters are stored as exact f64 (integers below 2^53).
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{Array1, Array2, Array3, ArrayD, Dimension, IxDyn};
 
 use crate::core::error::{Error, Result};
 
@@ -64,5 +64,36 @@ impl MethodState {
             )));
         }
         Ok(a.clone())
+    }
+
+    /// [`array`](Self::array) as a vector of `len`.
+    pub fn array1(&self, name: &str, len: usize) -> Result<Array1<f64>> {
+        self.typed(name, &[len])
+    }
+
+    /// [`array`](Self::array) as a matrix of `shape`.
+    pub fn array2(&self, name: &str, shape: [usize; 2]) -> Result<Array2<f64>> {
+        self.typed(name, &shape)
+    }
+
+    /// [`array`](Self::array) as a 3-D array of `shape`.
+    pub fn array3(&self, name: &str, shape: [usize; 3]) -> Result<Array3<f64>> {
+        self.typed(name, &shape)
+    }
+
+    /// The size of axis `axis` of the entry `name` (a length the state itself records, such as
+    /// the number of retained draws).
+    pub fn len_of(&self, name: &str, axis: usize) -> Result<usize> {
+        let a = self.get(name)?;
+        a.shape().get(axis).copied().ok_or_else(|| {
+            Error::Usage(format!("checkpoint entry `{name}` has no axis {axis}"))
+        })
+    }
+
+    fn typed<D: Dimension>(&self, name: &str, shape: &[usize]) -> Result<ndarray::Array<f64, D>> {
+        Ok(self
+            .array(name, shape)?
+            .into_dimensionality()
+            .expect("shape checked against the requested dimension"))
     }
 }

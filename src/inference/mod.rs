@@ -6,12 +6,14 @@
 //!
 //! A method is one folder under `methods/` (its config with defaults, its validation into a
 //! checked spec, its `build`, its step and its tests) plus one line in the registry
-//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `flows` and
-//! `variational` (what the methods fitting a variational density share).
+//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `flows`, `mcmc` (what
+//! the McMC methods share) and `variational` (what the methods fitting a variational density
+//! share).
 
 pub mod context;
 pub mod diagnostics;
 pub mod flows;
+pub mod mcmc;
 pub mod methods;
 pub mod optim;
 mod registry;

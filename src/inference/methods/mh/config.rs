@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::config::MethodCheck;
 use crate::core::config::raw::{RawInit, default_max_failed_fraction};
 use crate::core::config::spec::{CheckedMethod, FailureCount, MembersSpec};
+use crate::inference::mcmc::{Adaptation, ProposalKeys, check_chain_lengths, one};
 use crate::inference::{Method, MethodConfig};
 
 /// `method: {kind: mh, ...}`.
@@ -25,34 +26,6 @@ pub struct Config {
     pub max_failed_fraction: f64,
 }
 
-fn one() -> usize {
-    1
-}
-
-/// `proposal: {initial_scale, adapt, adapt_every, target_acceptance}`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProposalKeys {
-    /// Initial random-walk std in the unconstrained space; default 2.38/√d × the prior's
-    /// unconstrained std per parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub initial_scale: Option<f64>,
-    pub adapt: bool,
-    pub adapt_every: usize,
-    pub target_acceptance: f64,
-}
-
-impl Default for ProposalKeys {
-    fn default() -> Self {
-        ProposalKeys {
-            initial_scale: None,
-            adapt: true,
-            adapt_every: 100,
-            target_acceptance: 0.234,
-        }
-    }
-}
-
 /// A checked MH block.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -60,11 +33,7 @@ pub struct Spec {
     pub iterations: usize,
     pub burn_in: usize,
     pub thin: usize,
-    /// `None`: 2.38/√d × the prior's unconstrained std per parameter.
-    pub initial_scale: Option<f64>,
-    pub adapt: bool,
-    pub adapt_every: usize,
-    pub target_acceptance: f64,
+    pub proposal: Adaptation,
 }
 
 impl CheckedMethod for Spec {
@@ -96,36 +65,8 @@ impl MethodConfig for Config {
 
     fn check(&self, cx: &mut MethodCheck) -> Option<Spec> {
         let issues = &mut *cx.issues;
-        let burn_in_key = issues.path("burn_in");
-        let mut ok = issues.check(self.iterations > self.burn_in, "iterations", || {
-            format!(
-                "must exceed {burn_in_key} ({} ≤ {})",
-                self.iterations,
-                self.burn_in
-            )
-        });
-        let thin = self.thin;
-        ok &= issues.at_least(thin, 1, "thin");
-        if ok {
-            ok &= issues.check(self.iterations - self.burn_in >= thin, "thin", || {
-                format!(
-                    "keeps no draw: iterations − burn_in = {} < thin = {thin}",
-                    self.iterations - self.burn_in
-                )
-            });
-        }
-        let p = &self.proposal;
-        if let Some(s) = p.initial_scale {
-            ok &= issues.positive(s, "proposal.initial_scale");
-        }
-        ok &= issues.at_least(p.adapt_every, 1, "proposal.adapt_every");
-        ok &= issues.in_range(
-            p.target_acceptance,
-            0.01,
-            0.99,
-            "proposal.target_acceptance",
-            "[0.01, 0.99]",
-        );
+        let lengths = check_chain_lengths(issues, self.iterations, self.burn_in, self.thin);
+        let proposal = self.proposal.check(issues);
         let members = cx.members(
             self.n_chains,
             "n_chains",
@@ -133,15 +74,12 @@ impl MethodConfig for Config {
             &self.init,
             self.max_failed_fraction,
         );
-        (ok && members.is_some()).then(|| Spec {
-            members: members.expect("checked"),
+        Some(Spec {
+            members: members?,
             iterations: self.iterations,
             burn_in: self.burn_in,
-            thin,
-            initial_scale: p.initial_scale,
-            adapt: p.adapt,
-            adapt_every: p.adapt_every,
-            target_acceptance: p.target_acceptance,
+            thin: self.thin,
+            proposal: proposal.filter(|_| lengths)?,
         })
     }
 

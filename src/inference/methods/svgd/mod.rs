@@ -237,18 +237,8 @@ impl Method for Svgd {
 
     fn restore(&mut self, state: &MethodState) -> Result<()> {
         let (n, d) = (self.spec.members.n, self.dim);
-        let as2 = |name: &str| -> Result<Array2<f64>> {
-            Ok(state
-                .array(name, &[n, d])?
-                .into_dimensionality()
-                .expect("checked shape"))
-        };
-        let as1 = |name: &str| -> Result<Array1<f64>> {
-            Ok(state
-                .array(name, &[n])?
-                .into_dimensionality()
-                .expect("checked shape"))
-        };
+        let as2 = |name: &str| state.array2(name, [n, d]);
+        let as1 = |name: &str| state.array1(name, n);
         self.x = as2("particles")?;
         self.optimizer.restore("", state)?;
         self.x_eval = as2("evaluated_particles")?;
