@@ -65,6 +65,24 @@ output: {path: out.h5}
     .to_string()
 }
 
+/// A valid parallel-tempering config on an analytic target (no files).
+fn pt_case(_dir: &Path) -> String {
+    r#"name: pt
+problem:
+  kind: analytic
+  dim: 2
+  target: {kind: gaussian, mean: 0.0, std: 0.5}
+prior: {kind: gaussian, mean: 0.0, std: 1.0}
+method:
+  kind: pt
+  betas: [0.0, 0.3, 1.0]
+  iterations: 40
+  burn_in: 20
+output: {path: out.h5}
+"#
+    .to_string()
+}
+
 /// A valid small 2D FWI config (forward only: v_max given, no data file).
 fn fwi_case() -> String {
     r#"problem:
@@ -403,7 +421,9 @@ fn cases() -> Vec<Case> {
         Case {
             name: "a negative count inside a boosting block",
             setup: |d| {
-                vi_case(d).replace("kind: vi", "kind: boosting_vi\n  components: 2").replace("iterations: 5", "iterations: -5")
+                vi_case(d)
+                    .replace("kind: vi", "kind: boosting_vi\n  components: 2")
+                    .replace("iterations: 5", "iterations: -5")
             },
             args: &[],
             expect: "method.iterations: invalid value: integer `-5`, expected usize (line 13)",
@@ -412,8 +432,14 @@ fn cases() -> Vec<Case> {
             name: "a starting model on a bound of the prior",
             setup: |d| {
                 vi_case(d)
-                    .replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}", "prior: {kind: uniform, lower: -1.0, upper: 1.0}")
-                    .replace("draws: 10", "draws: 10\n  init: {model: [0.0, 0.5, 1.0, 0.0, 0.0, 0.0], spread: 0.3}")
+                    .replace(
+                        "prior: {kind: gaussian, mean: 0.0, std: 1.0}",
+                        "prior: {kind: uniform, lower: -1.0, upper: 1.0}",
+                    )
+                    .replace(
+                        "draws: 10",
+                        "draws: 10\n  init: {model: [0.0, 0.5, 1.0, 0.0, 0.0, 0.0], spread: 0.3}",
+                    )
             },
             args: &[],
             expect: "method.init.model: parameter 2 is 1, not strictly inside the prior's bounds [-1, 1]",
@@ -440,6 +466,41 @@ fn cases() -> Vec<Case> {
             setup: |d| traveltime_case(d).replace("kind: traveltime2d", "kind: traveltime3d"),
             args: &[],
             expect: "problem.grid.origin: must have 3 values (x, y, z), got 2",
+        },
+        Case {
+            name: "a temperature ladder that does not increase",
+            setup: |d| pt_case(d).replace("[0.0, 0.3, 1.0]", "[0.0, 0.3, 0.2, 1.0]"),
+            args: &[],
+            expect: "method.betas[2]: must exceed betas[1] = 0.3",
+        },
+        Case {
+            name: "a temperature ladder that does not end at 1",
+            setup: |d| pt_case(d).replace("[0.0, 0.3, 1.0]", "[0.0, 0.3, 0.9]"),
+            args: &[],
+            expect: "method.betas[2]: must be 1, the posterior",
+        },
+        Case {
+            name: "swap_every: 0",
+            setup: |d| pt_case(d).replace("burn_in: 20", "burn_in: 20\n  swap_every: 0"),
+            args: &[],
+            expect: "method.swap_every: must be ≥ 1",
+        },
+        Case {
+            name: "PT burn_in >= iterations",
+            setup: |d| pt_case(d).replace("burn_in: 20", "burn_in: 40"),
+            args: &[],
+            expect: "method.iterations: must exceed method.burn_in",
+        },
+        Case {
+            name: "PT adaptive rounds that do not fit in burn-in",
+            setup: |d| {
+                pt_case(d).replace(
+                    "betas: [0.0, 0.3, 1.0]",
+                    "n_temperatures: 4\n  schedule: {rounds: 5}\n  swap_every: 2",
+                )
+            },
+            args: &[],
+            expect: "method.schedule.rounds: 5 rounds of doubling length",
         },
     ]
 }

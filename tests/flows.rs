@@ -127,7 +127,12 @@ fn mixture_result(path: &std::path::Path) -> (f64, Vec<f64>, ndarray::ArrayD<f64
     let m = file.f64("posterior/m").unwrap();
     let n = m.shape()[1];
     let left = (0..n).filter(|&k| m[[0, k, 0]] < 0.0).count() as f64 / n as f64;
-    let mut weights: Vec<f64> = file.f64("variational/weights").unwrap().iter().copied().collect();
+    let mut weights: Vec<f64> = file
+        .f64("variational/weights")
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
     weights.sort_by(f64::total_cmp);
     (left, weights, m)
 }
@@ -150,20 +155,41 @@ fn boosting_vi_gets_the_mixture_weights() {
     let (left, _, _) = mixture_result(&run("one.h5", &["--set", "method.components=1"]));
     println!("one RealNVP flow: share of draws in the 0.3 mode {left:.3}");
     let (left, weights, m) = mixture_result(&run("boosted.h5", &[]));
-    println!("boosting VI, 2 components: weights {weights:?}, share of draws in the 0.3 mode {left:.3}");
+    println!(
+        "boosting VI, 2 components: weights {weights:?}, share of draws in the 0.3 mode {left:.3}"
+    );
     // The draws' share has a Monte-Carlo error of √(0.21/4000) = 0.007.
     assert!((left - 0.3).abs() < 0.05, "share of the 0.3 mode {left}");
-    assert!((weights[0] - 0.3).abs() < 0.05 && (weights[1] - 0.7).abs() < 0.05, "weights {weights:?}");
+    assert!(
+        (weights[0] - 0.3).abs() < 0.05 && (weights[1] - 0.7).abs() < 0.05,
+        "weights {weights:?}"
+    );
     // Each mode's draws of x₁ sit at its mean -3 or 3 with its std 0.5 or 0.8: the bounds of
     // the linear-Gaussian test (0.05 σ, 5 %) plus three Monte-Carlo errors of n draws
     // (σ/√n for a mean, σ/√(2n) for a std).
     for (sign, std) in [(-1.0, 0.5), (1.0, 0.8)] {
-        let rows: Vec<usize> = (0..m.shape()[1]).filter(|&k| m[[0, k, 0]] * sign > 0.0).collect();
+        let rows: Vec<usize> = (0..m.shape()[1])
+            .filter(|&k| m[[0, k, 0]] * sign > 0.0)
+            .collect();
         let n = rows.len() as f64;
         let mean = rows.iter().map(|&k| m[[0, k, 0]]).sum::<f64>() / n;
-        let sd = (rows.iter().map(|&k| (m[[0, k, 0]] - mean).powi(2)).sum::<f64>() / n).sqrt();
-        println!("mode at {}: mean {mean:.3}, std {sd:.3} ({n} draws)", 3.0 * sign);
-        assert!((mean - 3.0 * sign).abs() < std * (0.05 + 3.0 / n.sqrt()), "mode mean {mean}");
-        assert!((sd / std - 1.0).abs() < 0.05 + 3.0 / (2.0 * n).sqrt(), "mode std {sd} vs {std}");
+        let sd = (rows
+            .iter()
+            .map(|&k| (m[[0, k, 0]] - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        println!(
+            "mode at {}: mean {mean:.3}, std {sd:.3} ({n} draws)",
+            3.0 * sign
+        );
+        assert!(
+            (mean - 3.0 * sign).abs() < std * (0.05 + 3.0 / n.sqrt()),
+            "mode mean {mean}"
+        );
+        assert!(
+            (sd / std - 1.0).abs() < 0.05 + 3.0 / (2.0 * n).sqrt(),
+            "mode std {sd} vs {std}"
+        );
     }
 }

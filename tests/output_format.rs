@@ -49,6 +49,17 @@ fn svgd_output_opens_with_h5py_xarray_and_arviz() {
 }
 
 #[test]
+fn pt_output_opens_with_h5py_xarray_and_arviz() {
+    check(
+        &[
+            "--set",
+            "method={kind: pt, n_temperatures: 4, chains_per_temperature: 2, iterations: 60, burn_in: 30, thin: 2, swap_every: 2, schedule: {rounds: 2}}",
+        ],
+        "pt",
+    );
+}
+
+#[test]
 fn mh_output_opens_with_h5py_xarray_and_arviz() {
     check(
         &[

@@ -204,6 +204,32 @@ fn boosting_vi_is_bit_identical_for_1_2_3_ranks_and_resumes() {
 }
 
 #[test]
+fn parallel_tempering_is_bit_identical_for_1_2_3_ranks_and_resumes() {
+    // Two ladders of five temperatures (ten chains, dealt unevenly to three ranks), swaps every
+    // second iteration, the ladder adapted over three burn-in rounds. Resumed from a checkpoint
+    // inside an adaptation round (iteration 160) and from one after burn-in (400).
+    let shortened = [
+        "--set",
+        "method.n_temperatures=5",
+        "--set",
+        "method.iterations=600",
+        "--set",
+        "method.burn_in=300",
+        "--set",
+        "method.thin=1",
+        "--set",
+        "method.swap_every=2",
+        "--set",
+        "method.schedule={adapt: true, rounds: 3}",
+        "--set",
+        "output.progress=off",
+    ];
+    check_identical_across_ranks("analytic_gaussian_pt.yaml", &shortened);
+    check_resume("analytic_gaussian_pt.yaml", &shortened, 80);
+    check_resume("analytic_gaussian_pt.yaml", &shortened, 200);
+}
+
+#[test]
 fn vi_killed_after_a_checkpoint_resumes_bit_identically() {
     check_resume("linear_gaussian.yaml", VI_LINEAR, 8);
 }

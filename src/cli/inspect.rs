@@ -84,21 +84,30 @@ pub fn report(path: &Path) -> Result<String> {
         let v: Vec<f64> = file.f64(&rate)?.iter().copied().collect();
         let _ = writeln!(out, "    acceptance rate per chain {}", range(&v));
     }
-    if file.has_group(group::VARIATIONAL) {
-        let _ = writeln!(
-            out,
-            "  variational (the fitted q, reusable with init: {{file}}):"
-        );
-        for name in file.dataset_names(group::VARIATIONAL).unwrap_or_default() {
+    for (kept, title) in [
+        (
+            group::VARIATIONAL,
+            "the fitted q, reusable with init: {file}",
+        ),
+        (
+            group::TEMPERING,
+            "the frozen ladder; per pair swap acceptance and rejection rate, per β the barrier Λ",
+        ),
+    ] {
+        if !file.has_group(kept) {
+            continue;
+        }
+        let _ = writeln!(out, "  {kept} ({title}):");
+        for name in file.dataset_names(kept).unwrap_or_default() {
             if name.contains("_dim_") {
                 continue;
             }
             let v: Vec<f64> = file
-                .f64(&format!("{}/{name}", group::VARIATIONAL))?
+                .f64(&format!("{kept}/{name}"))?
                 .iter()
                 .copied()
                 .collect();
-            let _ = writeln!(out, "    {name:<16} {} values {}", v.len(), range(&v));
+            let _ = writeln!(out, "    {name:<19} {} values {}", v.len(), range(&v));
         }
     }
     let _ = writeln!(out, "  diagnostics (first → last, min):");

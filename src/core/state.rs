@@ -85,9 +85,10 @@ impl MethodState {
     /// the number of retained draws).
     pub fn len_of(&self, name: &str, axis: usize) -> Result<usize> {
         let a = self.get(name)?;
-        a.shape().get(axis).copied().ok_or_else(|| {
-            Error::Usage(format!("checkpoint entry `{name}` has no axis {axis}"))
-        })
+        a.shape()
+            .get(axis)
+            .copied()
+            .ok_or_else(|| Error::Usage(format!("checkpoint entry `{name}` has no axis {axis}")))
     }
 
     fn typed<D: Dimension>(&self, name: &str, shape: &[usize]) -> Result<ndarray::Array<f64, D>> {

@@ -82,7 +82,8 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
         let diagnostics: Vec<Convergence> = (0..p)
             .map(|j| convergence(m.index_axis(Axis(2), j)))
             .collect();
-        let column = |f: fn(&Convergence) -> f64| diagnostics.iter().map(f).collect::<Array1<f64>>();
+        let column =
+            |f: fn(&Convergence) -> f64| diagnostics.iter().map(f).collect::<Array1<f64>>();
         summary.extra.extend([
             (var::RHAT, column(|c| c.rhat)),
             (var::RHAT_BULK, column(|c| c.rhat_bulk)),

@@ -20,7 +20,12 @@ use crate::inference::{DrawValues, MethodState};
 
 /// Checks `iterations` (burn-in included), `burn_in` and `thin` of a chain: burn-in shorter
 /// than the run, and at least one retained draw.
-pub fn check_chain_lengths(issues: &mut Issues, iterations: usize, burn_in: usize, thin: usize) -> bool {
+pub fn check_chain_lengths(
+    issues: &mut Issues,
+    iterations: usize,
+    burn_in: usize,
+    thin: usize,
+) -> bool {
     let burn_in_key = issues.path("burn_in");
     let mut ok = issues.check(iterations > burn_in, "iterations", || {
         format!("must exceed {burn_in_key} ({iterations} ≤ {burn_in})")
@@ -105,7 +110,12 @@ pub struct ChainDraws {
 }
 
 /// The [`ChainDraws`] statistics in the order of the flat vectors, with their checkpoint names.
-const DRAW_STATS: [&str; 4] = ["draw_lp", "draw_log_likelihood", "draw_accepted", "draw_failed"];
+const DRAW_STATS: [&str; 4] = [
+    "draw_lp",
+    "draw_log_likelihood",
+    "draw_accepted",
+    "draw_failed",
+];
 
 impl ChainDraws {
     pub fn new(n_chains: usize, dim: usize) -> Self {
@@ -147,7 +157,9 @@ impl ChainDraws {
     /// (chain, draw, param).
     pub fn draws(&self) -> Array3<f64> {
         let (n, d) = (self.n_chains, self.dim);
-        Array3::from_shape_fn((n, self.n_draws, d), |(c, k, p)| self.x[(k * n + c) * d + p])
+        Array3::from_shape_fn((n, self.n_draws, d), |(c, k, p)| {
+            self.x[(k * n + c) * d + p]
+        })
     }
 
     /// A per-draw statistic as (chain, draw).
@@ -263,7 +275,12 @@ impl RandomWalk {
     }
 
     /// Writes x + s L z into `out`, z from `rng`.
-    pub fn propose(&self, x: ArrayView1<f64>, rng: &mut impl rand::Rng, mut out: ArrayViewMut1<f64>) {
+    pub fn propose(
+        &self,
+        x: ArrayView1<f64>,
+        rng: &mut impl rand::Rng,
+        mut out: ArrayViewMut1<f64>,
+    ) {
         let z: Array1<f64> = (0..self.dim).map(|_| rng.sample(StandardNormal)).collect();
         let mut step = Array1::zeros(self.dim);
         lower_mul_into(self.chol.view(), z.view(), step.view_mut());
@@ -325,7 +342,10 @@ impl RandomWalk {
     pub fn checkpoint(&self, prefix: &str, state: &mut MethodState) {
         let name = |n: &str| format!("{prefix}{n}");
         state.put(&name("chol"), self.chol.clone().into_dyn());
-        state.put(&name("initial_cov_diag"), self.initial_cov_diag.clone().into_dyn());
+        state.put(
+            &name("initial_cov_diag"),
+            self.initial_cov_diag.clone().into_dyn(),
+        );
         state.put_scalar(&name("log_scale"), self.log_scale);
         state.put_scalar(&name("n_seen"), self.n_seen);
         state.put(&name("mean"), self.mean.clone().into_dyn());

@@ -7,7 +7,7 @@
 //! A method is one folder under `methods/` (its config with defaults, its validation into a
 //! checked spec, its `build`, its step and its tests) plus one line in the registry
 //! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `flows`, `mcmc` (what
-//! the McMC methods share) and `variational` (what the methods fitting a variational density
+//! the McMC methods share), `tempering` (parallel tempering's ladder) and `variational` (what the methods fitting a variational density
 //! share).
 
 pub mod context;
@@ -17,9 +17,10 @@ pub mod mcmc;
 pub mod methods;
 pub mod optim;
 mod registry;
-pub mod variational;
+pub mod tempering;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod variational;
 
 use std::path::Path;
 

@@ -63,7 +63,10 @@ impl QDraws {
     /// The draws as one chain, (1, draw, param).
     pub fn chain(&self) -> Array3<f64> {
         let (n, d) = self.x.dim();
-        self.x.clone().into_shape_with_order((1, n, d)).expect("draws reshape")
+        self.x
+            .clone()
+            .into_shape_with_order((1, n, d))
+            .expect("draws reshape")
     }
 
     /// Their `sample_stats/` (chain = 1).
@@ -75,7 +78,9 @@ impl QDraws {
             (var::LOG_LIKELIHOOD, row(&self.log_likelihood)),
             (
                 var::N_FAILED,
-                DrawValues::I64(Array2::from_shape_fn((1, n), |(_, i)| i64::from(self.failed[i]))),
+                DrawValues::I64(Array2::from_shape_fn((1, n), |(_, i)| {
+                    i64::from(self.failed[i])
+                })),
             ),
             (var::LOG_Q, row(&self.log_q)),
         ]
@@ -176,8 +181,14 @@ pub fn anneal_beta(anneal: Option<(f64, usize)>, t: usize) -> f64 {
 /// ∇ log prior + β ∇ log L of evaluated members (the full gradient, bit for bit, at β = 1).
 pub fn tempered_gradient(eval: &Evaluation, beta: f64) -> Cow<'_, Array2<f64>> {
     if beta < 1.0 {
-        let prior = eval.grad_log_prior.as_ref().expect("asked for the gradient");
-        let likelihood = eval.grad_log_likelihood.as_ref().expect("asked for the gradient");
+        let prior = eval
+            .grad_log_prior
+            .as_ref()
+            .expect("asked for the gradient");
+        let likelihood = eval
+            .grad_log_likelihood
+            .as_ref()
+            .expect("asked for the gradient");
         Cow::Owned(prior + &(likelihood * beta))
     } else {
         Cow::Borrowed(eval.grad.as_ref().expect("asked for the gradient"))
@@ -232,10 +243,20 @@ pub fn variational_group(
 
 /// The flow's initial parameters placed at a starting model (physical units) with `spread`
 /// times the prior's unconstrained scale, or at the prior's unconstrained mean and scale.
-pub fn placed_params(flow: &Flow, ctx: &RunContext, model: Option<&(Array1<f64>, f64)>) -> Vec<f64> {
+pub fn placed_params(
+    flow: &Flow,
+    ctx: &RunContext,
+    model: Option<&(Array1<f64>, f64)>,
+) -> Vec<f64> {
     let (mean, scale) = match model {
-        Some((model, spread)) => (ctx.transform().to_unconstrained(model.view()), ctx.prior_scale() * *spread),
+        Some((model, spread)) => (
+            ctx.transform().to_unconstrained(model.view()),
+            ctx.prior_scale() * *spread,
+        ),
         None => (ctx.prior().unconstrained_mean(), ctx.prior_scale().clone()),
     };
-    flow.init_params(mean.as_slice().expect("contiguous"), scale.as_slice().expect("contiguous"))
+    flow.init_params(
+        mean.as_slice().expect("contiguous"),
+        scale.as_slice().expect("contiguous"),
+    )
 }

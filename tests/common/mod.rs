@@ -105,6 +105,7 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
         group::SUMMARY,
         group::DIAGNOSTICS,
         group::VARIATIONAL,
+        group::TEMPERING,
     ] {
         let (na, nb) = (
             fa.dataset_names(g).unwrap_or_default(),

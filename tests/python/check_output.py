@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Opens a geobayes result file the way users do (h5py, xarray, ArviZ) and checks its layout
-against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|svgd]. Exits non-zero on any
+against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|pt|svgd]. Exits non-zero on any
 mismatch."""
 import sys
 
@@ -34,7 +34,7 @@ with h5py.File(path, "r") as f:
     assert len(f["diagnostics/misfit"]) == f.attrs["iterations"]
     config = f["provenance/config"][()]
     assert b"problem" in config, config[:100]
-    if method == "mh":
+    if method in ("mh", "pt"):
         assert f["sample_stats/accepted"].dtype == np.int8
         assert f["sample_stats/acceptance_rate"].shape == (chains,)
         assert f["summary/rhat"].shape == (params,)
@@ -53,6 +53,16 @@ with h5py.File(path, "r") as f:
             ("mcse_q95", az.mcse(posterior, method="quantile", prob=0.95)),
         ]:
             np.testing.assert_allclose(f[f"summary/{name}"][...], value["m"].values, rtol=1e-8, err_msg=name)
+    if method == "pt":
+        # The ladder from the prior to the posterior, and every chain's log-likelihood on it:
+        # the beta = 1 rows are the posterior draws' own.
+        betas = f["tempering/betas"][...]
+        assert betas[0] == 0.0 and betas[-1] == 1.0 and np.all(np.diff(betas) > 0), betas
+        series = f["tempering/log_likelihood"][...]
+        assert series.shape == (len(betas), chains, draws), series.shape
+        np.testing.assert_array_equal(series[-1], f["sample_stats/log_likelihood"][...])
+        assert f["tempering/swap_acceptance"].shape == (len(betas) - 1,)
+        assert f["tempering/barrier"][0] == 0.0
     if "param_x" in f["posterior"]:
         assert f["summary/coverage"].shape == (params,)
 
@@ -60,6 +70,9 @@ ds = xr.open_dataset(path, group="posterior")
 assert ds["m"].dims == ("chain", "draw", "param"), ds["m"].dims
 assert ds["m"].shape == (chains, draws, params)
 stats = xr.open_dataset(path, group="sample_stats")
+if method == "pt":
+    tempering = xr.open_dataset(path, group="tempering")
+    assert "log_likelihood" in tempering and "betas" in tempering, list(tempering)
 assert stats["lp"].dims == ("chain", "draw")
 
 idata = az.from_netcdf(path)

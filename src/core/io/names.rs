@@ -14,6 +14,8 @@ pub mod group {
     pub const EVIDENCE: &str = "evidence";
     /// A variational density's parameters (flows), kept after the run.
     pub const VARIATIONAL: &str = "variational";
+    /// Parallel tempering's ladder, swap statistics and per-β log-likelihood series.
+    pub const TEMPERING: &str = "tempering";
     /// Method state for `--resume`; present only while `status` is `checkpoint`.
     pub const CHECKPOINT: &str = "checkpoint";
 }
@@ -71,6 +73,19 @@ pub mod var {
     pub const BETA: &str = "beta";
     /// Kernelised Stein discrepancy² (IMQ kernel, U-statistic) of a particle set per iteration.
     pub const KSD: &str = "ksd";
+    /// `tempering/`: the frozen ladder β₀ = 0 < … < 1 and the schedule's ladder per round.
+    pub const BETAS: &str = "betas";
+    pub const SCHEDULE: &str = "schedule";
+    /// Per swap pair (i, i + 1): accepted share of the attempted swaps, and the
+    /// Rao-Blackwellised rejection rate E[1 − min(1, α)] over every swap round.
+    pub const SWAP_ACCEPTANCE: &str = "swap_acceptance";
+    pub const REJECTION_RATE: &str = "rejection_rate";
+    /// Per β: the cumulative communication barrier Λ(β_i) = Σ_{j<i} r_j.
+    pub const BARRIER: &str = "barrier";
+    /// Per ladder: replicas that went from β = 0 to β = 1 and back after burn-in.
+    pub const ROUND_TRIPS: &str = "round_trips";
+    /// Per β: the explorer's acceptance rate after burn-in.
+    pub const EXPLORER_ACCEPTANCE: &str = "explorer_acceptance";
     /// The weight of the mixture component being fitted (boosting VI).
     pub const MIXTURE_WEIGHT: &str = "mixture_weight";
     pub const CONFIG: &str = "config";
@@ -133,6 +148,10 @@ pub enum Trace {
     MixtureWeight,
     /// KSD² of the particles.
     Ksd,
+    /// Accepted share of the swaps attempted in the latest swap round.
+    SwapAcceptance,
+    /// The estimated global communication barrier Λ(1) of the ladder.
+    Barrier,
     StepSize,
     Bandwidth,
     Acceptance,
@@ -148,6 +167,8 @@ impl Trace {
         Trace::Beta,
         Trace::MixtureWeight,
         Trace::Ksd,
+        Trace::SwapAcceptance,
+        Trace::Barrier,
         Trace::StepSize,
         Trace::Bandwidth,
         Trace::Acceptance,
@@ -163,6 +184,8 @@ impl Trace {
             Trace::Beta => var::BETA,
             Trace::MixtureWeight => var::MIXTURE_WEIGHT,
             Trace::Ksd => var::KSD,
+            Trace::SwapAcceptance => var::SWAP_ACCEPTANCE,
+            Trace::Barrier => var::BARRIER,
             Trace::StepSize => var::STEP_SIZE,
             Trace::Bandwidth => var::BANDWIDTH,
             Trace::Acceptance => var::ACCEPTANCE,

@@ -21,6 +21,9 @@ pub enum Purpose {
     MonteCarlo,
     /// Draws from a fitted variational density for the result.
     Draw,
+    /// The accept uniforms of parallel tempering's swaps (member = ladder, iteration = swap
+    /// round).
+    Swap,
 }
 
 impl Purpose {
@@ -33,6 +36,7 @@ impl Purpose {
             Purpose::Batch => 4,
             Purpose::MonteCarlo => 5,
             Purpose::Draw => 6,
+            Purpose::Swap => 7,
         }
     }
 }

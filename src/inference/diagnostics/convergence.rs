@@ -138,8 +138,12 @@ pub fn convergence(x: ArrayView2<f64>) -> Convergence {
         let e = ess_quantile(p);
         let (a, b) = (e * p + 1.0, e * (1.0 - p) + 1.0);
         let last = sorted.len() - 1;
-        let below = (beta_quantile(0.1586553, a, b) * size - 1.0).max(0.0).floor() as usize;
-        let above = (beta_quantile(0.8413447, a, b) * size - 1.0).min(last as f64).ceil() as usize;
+        let below = (beta_quantile(0.1586553, a, b) * size - 1.0)
+            .max(0.0)
+            .floor() as usize;
+        let above = (beta_quantile(0.8413447, a, b) * size - 1.0)
+            .min(last as f64)
+            .ceil() as usize;
         (sorted[above] - sorted[below]) / 2.0
     };
     Convergence {
@@ -156,13 +160,16 @@ pub fn convergence(x: ArrayView2<f64>) -> Convergence {
     }
 }
 
-
 /// ESS of (chain, draw) by Geyer's initial monotone sequence estimator (the draw count for a
 /// constant series, as ArviZ).
 fn ess(x: ArrayView2<f64>) -> f64 {
     let (m, n) = x.dim();
     let (nf, mf) = (n as f64, m as f64);
-    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     if hi - lo < 1e-15 {
         return mf * nf;
     }
@@ -312,8 +319,12 @@ mod tests {
     #[test]
     fn diagnostics_match_arviz() {
         // tests/data/diagnostics/arviz.json: three series and ArviZ 0.23.4's values.
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/diagnostics/arviz.json");
-        let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/diagnostics/arviz.json"
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for (name, case) in fixture.as_object().unwrap() {
             let rows: Vec<Vec<f64>> = serde_json::from_value(case["draws"].clone()).unwrap();
             let x = Array2::from_shape_fn((rows.len(), rows[0].len()), |(c, k)| rows[c][k]);
@@ -345,7 +356,8 @@ mod tests {
     #[test]
     fn the_shortest_series_have_finite_diagnostics() {
         // Four draws per chain (two per split half): Geyer's sequence keeps no pair.
-        let x = Array2::from_shape_vec((2, 4), vec![0.1, -0.3, 0.7, 0.2, 1.1, -0.4, 0.3, 0.9]).unwrap();
+        let x =
+            Array2::from_shape_vec((2, 4), vec![0.1, -0.3, 0.7, 0.2, 1.1, -0.4, 0.3, 0.9]).unwrap();
         let c = convergence(x.view());
         assert!(c.ess_bulk.is_finite() && c.rhat.is_finite(), "{c:?}");
     }

@@ -23,7 +23,11 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 pub fn median_sorted(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     assert!(n > 0, "the median of an empty sample");
-    if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
 }
 
 /// ArviZ's quantile (scipy's `mquantiles` with α = β = 1, R's type 7), operation for
@@ -181,7 +185,8 @@ pub fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
     if x > (a + 1.0) / (a + b + 2.0) {
         return 1.0 - incomplete_beta(1.0 - x, b, a);
     }
-    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp() / a;
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp() / a;
     let tiny = 1e-300;
     let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
     d = if d.abs() < tiny { tiny } else { d };
@@ -191,7 +196,10 @@ pub fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
         let m = m as f64;
         // Even step: d_{2m} = m(b − m)x / ((a + 2m − 1)(a + 2m)).
         let even = m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m));
-        for coefficient in [even, -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0))] {
+        for coefficient in [
+            even,
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
             d = 1.0 + coefficient * d;
             d = if d.abs() < tiny { tiny } else { d };
             c = 1.0 + coefficient / c;
@@ -246,7 +254,10 @@ mod tests {
             (100.7, 362.3567752034305),
             (12345.6, 103959.18506616846),
         ] {
-            assert!((ln_gamma(x) - want).abs() <= 1e-13 * want.abs().max(1.0), "ln Γ({x})");
+            assert!(
+                (ln_gamma(x) - want).abs() <= 1e-13 * want.abs().max(1.0),
+                "ln Γ({x})"
+            );
         }
         for (a, b, lo, hi) in [
             (2.5, 7.0, 0.12477516147956927, 0.403902835207094),
@@ -255,7 +266,10 @@ mod tests {
         ] {
             for (q, want) in [(0.1586553, lo), (0.8413447, hi)] {
                 let got = beta_quantile(q, a, b);
-                assert!((got - want).abs() <= 1e-10 * want, "Beta({a}, {b}) at {q}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 1e-10 * want,
+                    "Beta({a}, {b}) at {q}: {got} vs {want}"
+                );
             }
         }
     }

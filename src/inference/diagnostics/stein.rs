@@ -72,7 +72,9 @@ mod tests {
                 w[c] += s;
                 w
             };
-            sum += (g(&shift(x, h), &shift(y, h)) - g(&shift(x, h), &shift(y, -h)) - g(&shift(x, -h), &shift(y, h))
+            sum += (g(&shift(x, h), &shift(y, h))
+                - g(&shift(x, h), &shift(y, -h))
+                - g(&shift(x, -h), &shift(y, h))
                 + g(&shift(x, -h), &shift(y, -h)))
                 / (4.0 * h * h);
         }
@@ -85,7 +87,10 @@ mod tests {
         let score = x.mapv(|v| -v);
         let got = ksd_row(x.view(), score.view(), &[0, 1], 0);
         let want = stein_kernel_by_differences(&x.row(0).to_owned(), &x.row(1).to_owned());
-        assert!((got - want).abs() < 1e-6 * want.abs().max(1.0), "{got} vs {want}");
+        assert!(
+            (got - want).abs() < 1e-6 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
     }
 
     #[test]
@@ -100,16 +105,27 @@ mod tests {
             let mut rng = member_rng(7, Purpose::Proposal, rep as u64, 0);
             let x = Array2::from_shape_fn((n, d), |_| rng.sample::<f64, _>(StandardNormal));
             let score = x.mapv(|v| -v);
-            values.push(ksd_squared(ok.iter().map(|&i| ksd_row(x.view(), score.view(), &ok, i)), n));
+            values.push(ksd_squared(
+                ok.iter().map(|&i| ksd_row(x.view(), score.view(), &ok, i)),
+                n,
+            ));
             let moved = x.mapv(|v| v + 0.5);
             let moved_score = moved.mapv(|v| -v);
-            shifted.push(ksd_squared(ok.iter().map(|&i| ksd_row(moved.view(), moved_score.view(), &ok, i)), n));
+            shifted.push(ksd_squared(
+                ok.iter()
+                    .map(|&i| ksd_row(moved.view(), moved_score.view(), &ok, i)),
+                n,
+            ));
         }
         let mean = values.iter().sum::<f64>() / reps as f64;
-        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (reps - 1) as f64).sqrt();
+        let sd =
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (reps - 1) as f64).sqrt();
         let se = sd / (reps as f64).sqrt();
         let shifted_mean = shifted.iter().sum::<f64>() / reps as f64;
         assert!(mean.abs() < 4.0 * se, "mean KSD² {mean} ± {se}");
-        assert!(shifted_mean > 10.0 * se + mean, "shifted KSD² {shifted_mean} vs {mean} ± {se}");
+        assert!(
+            shifted_mean > 10.0 * se + mean,
+            "shifted KSD² {shifted_mean} vs {mean} ± {se}"
+        );
     }
 }

@@ -139,7 +139,14 @@ pub(super) fn coupling_push_score(
     for &i in trans {
         y_bar[i] = 1.0;
     }
-    layer.backward(theta, z, y_bar.view(), 0.0, diagonal.view_mut(), &mut scratch);
+    layer.backward(
+        theta,
+        z,
+        y_bar.view(),
+        0.0,
+        diagonal.view_mut(),
+        &mut scratch,
+    );
     // ∇ log|det J|.
     let ld_grad = super::log_det_gradient(layer, theta, z);
     y_bar.fill(0.0);

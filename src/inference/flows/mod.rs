@@ -58,10 +58,21 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
 }
 
 /// ∇_z log|det J| of a layer, from its backward pass.
-pub(crate) fn log_det_gradient(layer: &dyn Layer, theta: &[f64], z: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn log_det_gradient(
+    layer: &dyn Layer,
+    theta: &[f64],
+    z: ArrayView1<f64>,
+) -> Array1<f64> {
     let mut grad = Array1::zeros(z.len());
     let mut scratch = vec![0.0; layer.n_params()];
-    layer.backward(theta, z, Array1::zeros(z.len()).view(), 1.0, grad.view_mut(), &mut scratch);
+    layer.backward(
+        theta,
+        z,
+        Array1::zeros(z.len()).view(),
+        1.0,
+        grad.view_mut(),
+        &mut scratch,
+    );
     grad
 }
 
@@ -195,7 +206,11 @@ impl Flow {
 
     /// (x, log q(x), ∇_x log q(x)) at x = T(z): the score pushed through every layer from
     /// ∇_z log N(z) = −z.
-    pub fn density_at_latent(&self, theta: &[f64], z: ArrayView1<f64>) -> (Array1<f64>, f64, Array1<f64>) {
+    pub fn density_at_latent(
+        &self,
+        theta: &[f64],
+        z: ArrayView1<f64>,
+    ) -> (Array1<f64>, f64, Array1<f64>) {
         let mut current = z.to_owned();
         let mut score = z.mapv(|v| -v);
         let mut log_q = standard_normal_log_density(z);
@@ -387,8 +402,13 @@ mod tests {
             let (mut xp, mut xm) = (x.clone(), x.clone());
             xp[j] += eps;
             xm[j] -= eps;
-            let fd = (flow.log_density(&theta, xp.view()) - flow.log_density(&theta, xm.view())) / (2.0 * eps);
-            assert!((fd - score[j]).abs() <= 1e-6 * (1.0 + fd.abs()), "∂/∂x{j}: {} vs {fd}", score[j]);
+            let fd = (flow.log_density(&theta, xp.view()) - flow.log_density(&theta, xm.view()))
+                / (2.0 * eps);
+            assert!(
+                (fd - score[j]).abs() <= 1e-6 * (1.0 + fd.abs()),
+                "∂/∂x{j}: {} vs {fd}",
+                score[j]
+            );
         }
         // From the latent side: the same point, density and score.
         let mut z = Array1::zeros(dim);

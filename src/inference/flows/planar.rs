@@ -169,7 +169,6 @@ impl Layer for Planar {
     }
 }
 
-
 /// Parameters (z₀, α̂, β̂).
 #[derive(Debug, Clone)]
 pub struct Radial {
@@ -294,7 +293,11 @@ impl Layer for Radial {
         let h = 1.0 / (alpha + r);
         let p = 1.0 + beta * h;
         let c = -beta * h * h * r;
-        let radial = if r > 0.0 { c / (p + c) * dot(&diff, v.view()) / r2 } else { 0.0 };
+        let radial = if r > 0.0 {
+            c / (p + c) * dot(&diff, v.view()) / r2
+        } else {
+            0.0
+        };
         for i in 0..d {
             out[i] = (v[i] - radial * diff[i]) / p;
         }

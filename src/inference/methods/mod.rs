@@ -6,6 +6,8 @@ crate::method_registry! {
     "svgd" => Svgd(svgd),
     /// Adaptive random-walk Metropolis–Hastings.
     "mh" => Mh(mh),
+    /// Parallel tempering: non-reversible swaps on an adaptive ladder of MH chains.
+    "pt" => Pt(pt),
     /// Variational inference with a flow (ADVI, PSVI, normalizing flows).
     "vi" => Vi(vi),
     /// Boosting variational inference: a mixture of flows, one component at a time.
