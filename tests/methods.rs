@@ -201,6 +201,17 @@ fn svgd_recovers_a_two_dimensional_gaussian_posterior() {
         assert!((m[j] - mean[j]).abs() < 0.05 * sd, "mean of parameter {j}");
         assert!((s[j] / sd - 1.0).abs() < 0.05, "std of parameter {j}");
     }
+    // The kernelised Stein discrepancy² of the particles falls from the prior draws' value to
+    // the scale of the U-statistic's noise (an unbiased estimate of 0 can be negative).
+    let ksd = f64s(&dir.path().join("out_100.h5"), "diagnostics/ksd");
+    let tail = &ksd[ksd.len() * 9 / 10..];
+    let late = tail.iter().sum::<f64>() / tail.len() as f64;
+    println!(
+        "KSD²: first {:.4}, mean of the last 10 % {late:.2e}",
+        ksd[0]
+    );
+    assert!(late.abs() < 0.01 * ksd[0], "KSD² {} → {late}", ksd[0]);
+    assert!(ksd.iter().all(|v| v.is_finite()));
 }
 
 /// SVGD's known variance collapse in higher dimension: the mean is right, the spread shrinks;

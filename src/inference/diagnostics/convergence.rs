@@ -151,13 +151,23 @@ pub fn convergence(x: ArrayView2<f64>) -> Convergence {
         rhat: rhat_bulk.max(rhat_tail),
         rhat_bulk,
         rhat_tail,
-        ess_bulk: ess(rank_normalise(split.view()).view()),
+        ess_bulk: bulk_ess_of_split(split.view()),
         ess_tail: ess_quantile(0.05).min(ess_quantile(0.95)),
         ess_mean,
         ess_sd,
         mcse_mean: sd / ess_mean.sqrt(),
         mcse_sd: (varvar / evar / 4.0).sqrt(),
     }
+}
+
+/// The bulk ESS of split chains: the ESS of their rank-normalised values.
+fn bulk_ess_of_split(split: ArrayView2<f64>) -> f64 {
+    ess(rank_normalise(split).view())
+}
+
+/// The bulk ESS of (chain, draw) alone (what [`convergence`] reports as `ess_bulk`).
+pub fn bulk_ess(x: ArrayView2<f64>) -> f64 {
+    bulk_ess_of_split(split_chains(x).view())
 }
 
 /// ESS of (chain, draw) by Geyer's initial monotone sequence estimator (the draw count for a
@@ -285,10 +295,16 @@ mod tests {
     use rand_distr::StandardNormal;
 
     fn ar1(chains: usize, draws: usize, phi: f64, offset: f64) -> Array2<f64> {
+        ar1_seeded(42, chains, draws, phi, offset)
+    }
+
+    /// `chains` stationary AR(1) series x_k = φ x_{k−1} + √(1 − φ²) e_k (N(0, 1) marginals,
+    /// x₋₁ ~ N(0, 1)), the first shifted by `offset`.
+    fn ar1_seeded(seed: u64, chains: usize, draws: usize, phi: f64, offset: f64) -> Array2<f64> {
         let mut x = Array2::zeros((chains, draws));
         for c in 0..chains {
-            let mut rng = member_rng(42, Purpose::Proposal, c as u64, 0);
-            let mut v = 0.0;
+            let mut rng = member_rng(seed, Purpose::Proposal, c as u64, 0);
+            let mut v: f64 = rng.sample(StandardNormal);
             for k in 0..draws {
                 let e: f64 = rng.sample(StandardNormal);
                 v = phi * v + (1.0 - phi * phi).sqrt() * e;
@@ -360,6 +376,56 @@ mod tests {
             Array2::from_shape_vec((2, 4), vec![0.1, -0.3, 0.7, 0.2, 1.1, -0.4, 0.3, 0.9]).unwrap();
         let c = convergence(x.view());
         assert!(c.ess_bulk.is_finite() && c.rhat.is_finite(), "{c:?}");
+    }
+
+    /// The share of 200 seeds for which `pass` holds on the diagnostics of `series(seed)`.
+    fn share_of_seeds(
+        series: impl Fn(u64) -> Array2<f64>,
+        pass: impl Fn(&Convergence) -> bool,
+    ) -> f64 {
+        let seeds = 200;
+        (0..seeds)
+            .filter(|&s| pass(&convergence(series(1000 + s).view())))
+            .count() as f64
+            / seeds as f64
+    }
+
+    #[test]
+    fn over_200_seeds_iid_draws_pass_and_a_shifted_chain_is_caught() {
+        // iid N(0, 1), 4 × 1000: R-hat < 1.01 in ≥ 99 % and bulk ESS / 4000 in [0.85, 1.15] in
+        // ≥ 95 % of the seeds; one chain shifted by 0.5 σ: R-hat > 1.01 in ≥ 95 %.
+        let iid = |seed| ar1_seeded(seed, 4, 1000, 0.0, 0.0);
+        let rhat_ok = share_of_seeds(iid, |c| c.rhat < 1.01);
+        let ess_ok = share_of_seeds(iid, |c| (0.85..=1.15).contains(&(c.ess_bulk / 4000.0)));
+        let shifted = share_of_seeds(
+            |seed| ar1_seeded(seed, 4, 1000, 0.0, 0.5),
+            |c| c.rhat > 1.01,
+        );
+        println!(
+            "iid: R-hat < 1.01 in {rhat_ok}, ESS within 15 % in {ess_ok}; shifted caught in {shifted}"
+        );
+        assert!(rhat_ok >= 0.99, "R-hat < 1.01 in {rhat_ok} of the seeds");
+        assert!(ess_ok >= 0.95, "ESS within 15 % in {ess_ok} of the seeds");
+        assert!(
+            shifted >= 0.95,
+            "shifted chain caught in {shifted} of the seeds"
+        );
+    }
+
+    #[test]
+    fn over_200_seeds_the_ess_of_ar1_is_its_theoretical_value() {
+        // AR(1) φ = 0.9, 4 × 10,000: ESS = N (1 − φ)/(1 + φ) = 2105 within 20 % in ≥ 95 %.
+        let (phi, n) = (0.9, 40_000.0);
+        let expected = n * (1.0 - phi) / (1.0 + phi);
+        let within = (0..200u64)
+            .filter(|s| {
+                let e = bulk_ess(ar1_seeded(1000 + s, 4, 10_000, phi, 0.0).view());
+                (e / expected - 1.0).abs() < 0.2
+            })
+            .count() as f64
+            / 200.0;
+        println!("AR(1) ESS within 20 % of {expected:.0} in {within} of the seeds");
+        assert!(within >= 0.95, "{within}");
     }
 
     #[test]
