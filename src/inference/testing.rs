@@ -47,3 +47,32 @@ pub fn run(
     method.finish(&mut ctx).expect("finish");
     method.output()
 }
+
+/// Runs a fresh method from `make` for `cut` iterations, restores its checkpoint into another
+/// fresh one and continues that to `iterations`: the method to compare with an uninterrupted
+/// [`run`].
+pub fn run_cut_and_resumed<M: Method>(
+    make: impl Fn() -> M,
+    posterior: &Posterior,
+    seed: u64,
+    iterations: usize,
+    cut: usize,
+    initial: Array2<f64>,
+) -> M {
+    let comm = SingleProcess;
+    let mut ctx = RunContext::new(posterior, &comm, Par::Seq, seed, initial);
+    let mut first = make();
+    first.init(&mut ctx).expect("init");
+    for t in 0..cut {
+        ctx.set_iteration(t);
+        first.step(&mut ctx).expect("step");
+    }
+    let mut second = make();
+    second.restore(&first.checkpoint()).expect("restore");
+    for t in cut..iterations {
+        ctx.set_iteration(t);
+        second.step(&mut ctx).expect("step");
+    }
+    second.finish(&mut ctx).expect("finish");
+    second
+}

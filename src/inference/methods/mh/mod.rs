@@ -190,7 +190,7 @@ mod tests {
     use super::*;
     use crate::inference::mcmc::Adaptation;
     use crate::core::config::spec::{InitSpec, MembersSpec};
-    use crate::inference::testing::{gaussian_posterior, run};
+    use crate::inference::testing::{gaussian_posterior, run, run_cut_and_resumed};
 
     fn spec(n_chains: usize, iterations: usize, burn_in: usize) -> Spec {
         Spec {
@@ -241,21 +241,8 @@ mod tests {
         let mut whole = MetropolisHastings::new(s.clone(), 3);
         let a = run(&mut whole, &posterior, 5, 300, Array2::zeros((2, 3)));
         // Stop after 150 iterations, restore into a fresh method, continue.
-        let comm = crate::core::parallel::SingleProcess;
-        let mut ctx = RunContext::new(&posterior, &comm, crate::core::parallel::Par::Seq, 5, Array2::zeros((2, 3)));
-        let mut first = MetropolisHastings::new(s.clone(), 3);
-        first.init(&mut ctx).unwrap();
-        for t in 0..150 {
-            ctx.set_iteration(t);
-            first.step(&mut ctx).unwrap();
-        }
-        let state = first.checkpoint();
-        let mut second = MetropolisHastings::new(s, 3);
-        second.restore(&state).unwrap();
-        for t in 150..300 {
-            ctx.set_iteration(t);
-            second.step(&mut ctx).unwrap();
-        }
+        let second =
+            run_cut_and_resumed(|| MetropolisHastings::new(s.clone(), 3), &posterior, 5, 300, 150, Array2::zeros((2, 3)));
         let b = second.output();
         assert_eq!(a.draws, b.draws);
         assert_eq!(a.draw_stats, b.draw_stats);

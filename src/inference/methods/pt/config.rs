@@ -9,7 +9,9 @@ use crate::inference::mcmc::{Adaptation, ProposalKeys, check_chain_lengths, one}
 use crate::inference::tempering::{ScheduleKeys, TemperingKeys, TemperingSpec};
 use crate::inference::{Method, MethodConfig};
 
-/// `method: {kind: pt, ...}`.
+/// `method: {kind: pt, ...}`. The tempering keys stand at the top of the block, so they are
+/// declared here as in [`TemperingKeys`] (which checks them): serde's `flatten` cannot be
+/// combined with `deny_unknown_fields`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {

@@ -12,7 +12,7 @@
 
 mod config;
 
-use ndarray::{Array1, Array2, s};
+use ndarray::{Array1, Array2, ArrayView1, Axis, s};
 use rand::RngExt;
 
 pub use config::{Config, Spec};
@@ -184,7 +184,7 @@ impl Method for ParallelTempering {
             if self.spec.proposal.adapt {
                 for i in 0..temps {
                     let slots = self.tempering.slots_at(i);
-                    let states = self.x.select(ndarray::Axis(0), &slots);
+                    let states = self.x.select(Axis(0), &slots);
                     let rate = slots.iter().map(|&s| accepted[s]).sum::<f64>() / slots.len() as f64;
                     self.walks[i].adapt(states.view(), rate, t, &self.spec.proposal);
                 }
@@ -203,13 +203,13 @@ impl Method for ParallelTempering {
 
         let top = self.tempering.posterior_slots();
         if t >= self.spec.burn_in && (t + 1 - self.spec.burn_in).is_multiple_of(self.spec.thin) {
-            let pick = |a: &Array1<f64>| a.select(ndarray::Axis(0), &top);
+            let pick = |a: ArrayView1<f64>| a.select(Axis(0), &top);
             self.draws.push(
-                self.x.select(ndarray::Axis(0), &top).view(),
-                pick(&self.lp).view(),
-                pick(&self.log_likelihood).view(),
-                pick(&accepted.to_owned()).view(),
-                pick(&failed.to_owned()).view(),
+                self.x.select(Axis(0), &top).view(),
+                pick(self.lp.view()).view(),
+                pick(self.log_likelihood.view()).view(),
+                pick(accepted).view(),
+                pick(failed).view(),
             );
         }
         let no_failures = vec![false; top.len()];
@@ -237,7 +237,7 @@ impl Method for ParallelTempering {
             draw_stats: self.draws.draw_stats(),
             chain_stats: vec![(
                 var::ACCEPTANCE_RATE,
-                self.accepted_after_burn_in.select(ndarray::Axis(0), &top) / after,
+                self.accepted_after_burn_in.select(Axis(0), &top) / after,
             )],
             independent_chains: true,
             kept: vec![self.tempering.kept(self.explorer_acceptance())],
@@ -282,13 +282,13 @@ impl Method for ParallelTempering {
 
 #[cfg(test)]
 mod tests {
-    use ndarray::{Array2, Axis};
+    use ndarray::Array2;
 
     use super::*;
     use crate::core::config::spec::{InitSpec, MembersSpec};
     use crate::inference::mcmc::Adaptation;
     use crate::inference::tempering::TemperingSpec;
-    use crate::inference::testing::{gaussian_posterior, run};
+    use crate::inference::testing::{gaussian_posterior, run, run_cut_and_resumed};
 
     fn spec(chains: usize, temps: usize, iterations: usize, burn_in: usize, rounds: usize) -> Spec {
         Spec {
@@ -353,28 +353,9 @@ mod tests {
         let s = spec(2, 3, 400, 200, 2);
         let mut whole = ParallelTempering::new(s.clone(), 3);
         let a = run(&mut whole, &posterior, 5, 400, Array2::zeros((6, 3)));
-        let comm = crate::core::parallel::SingleProcess;
-        let mut ctx = RunContext::new(
-            &posterior,
-            &comm,
-            crate::core::parallel::Par::Seq,
-            5,
-            Array2::zeros((6, 3)),
-        );
-        let mut first = ParallelTempering::new(s.clone(), 3);
-        first.init(&mut ctx).unwrap();
         // Stop within an adaptation round of burn-in, restore into a fresh method, continue.
-        for t in 0..77 {
-            ctx.set_iteration(t);
-            first.step(&mut ctx).unwrap();
-        }
-        let state = first.checkpoint();
-        let mut second = ParallelTempering::new(s, 3);
-        second.restore(&state).unwrap();
-        for t in 77..400 {
-            ctx.set_iteration(t);
-            second.step(&mut ctx).unwrap();
-        }
+        let second =
+            run_cut_and_resumed(|| ParallelTempering::new(s.clone(), 3), &posterior, 5, 400, 77, Array2::zeros((6, 3)));
         let b = second.output();
         assert_eq!(a.draws, b.draws);
         assert_eq!(a.draw_stats, b.draw_stats);

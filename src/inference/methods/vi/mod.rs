@@ -208,7 +208,7 @@ mod tests {
     use crate::inference::flows::config::LayerSpec;
     use crate::inference::flows::linear::Structure;
     use crate::inference::optim::{OptimizerSpec, Rule};
-    use crate::inference::testing::run;
+    use crate::inference::testing::{run, run_cut_and_resumed};
     use crate::physics::linear::LinearForward;
     use crate::posterior::{GaussianLikelihood, Posterior, Prior};
 
@@ -467,20 +467,7 @@ mod tests {
         let s = spec(Structure::Diagonal, 60, 2);
         let mut whole = Vi::new(s.clone(), D);
         run(&mut whole, &p.posterior, 3, 60, Array2::zeros((0, D)));
-        let comm = crate::core::parallel::SingleProcess;
-        let mut ctx = RunContext::new(&p.posterior, &comm, crate::core::parallel::Par::Seq, 3, Array2::zeros((0, D)));
-        let mut first = Vi::new(s.clone(), D);
-        first.init(&mut ctx).unwrap();
-        for t in 0..25 {
-            ctx.set_iteration(t);
-            first.step(&mut ctx).unwrap();
-        }
-        let mut second = Vi::new(s, D);
-        second.restore(&first.checkpoint()).unwrap();
-        for t in 25..60 {
-            ctx.set_iteration(t);
-            second.step(&mut ctx).unwrap();
-        }
+        let second = run_cut_and_resumed(|| Vi::new(s.clone(), D), &p.posterior, 3, 60, 25, Array2::zeros((0, D)));
         assert_eq!(whole.theta(), second.theta());
     }
 }
