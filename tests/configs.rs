@@ -53,71 +53,9 @@ fn every_shipped_config_runs_shortened() {
                     config.display()
                 );
             }
-            let variational = text.contains("kind: vi") || text.contains("kind: boosting_vi");
-            let annealed = text.contains("  anneal:");
-            let shorten: Vec<&str> = match (text.contains("kind: mh"), fixed_members) {
-                // One gradient of every (mini-batch) shot and one draw of q.
-                _ if variational && fwi => vec![
-                    "--set",
-                    "method.samples_per_iteration=1",
-                    "--set",
-                    "method.iterations=1",
-                    "--set",
-                    "method.draws=1",
-                ],
-                // A few Monte-Carlo samples and draws of q (and a tempering that fits).
-                _ if variational => [
-                    "--set",
-                    "method.samples_per_iteration=2",
-                    "--set",
-                    "method.iterations=3",
-                    "--set",
-                    "method.draws=4",
-                ]
-                .into_iter()
-                .chain(
-                    annealed
-                        .then_some(["--set", "method.anneal.iterations=2"])
-                        .into_iter()
-                        .flatten(),
-                )
-                .collect(),
-                // One iteration of two particles (or of the init file's) is a full gradient
-                // of every shot.
-                (false, false) if fwi => vec![
-                    "--set",
-                    "method.n_particles=2",
-                    "--set",
-                    "method.iterations=1",
-                ],
-                (false, true) if fwi => vec!["--set", "method.iterations=1"],
-                (true, false) => vec![
-                    "--set",
-                    "method.n_chains=2",
-                    "--set",
-                    "method.iterations=30",
-                    "--set",
-                    "method.burn_in=10",
-                    "--set",
-                    "method.thin=1",
-                ],
-                (true, true) => vec![
-                    "--set",
-                    "method.iterations=30",
-                    "--set",
-                    "method.burn_in=10",
-                    "--set",
-                    "method.thin=1",
-                ],
-                (false, false) => vec![
-                    "--set",
-                    "method.n_particles=4",
-                    "--set",
-                    "method.iterations=3",
-                ],
-                (false, true) => vec!["--set", "method.iterations=3"],
-            };
-            run_ok(geobayes().arg("run").arg(config).args(&shorten).args([
+            let shorten = shortening(&method_kind(&text), fwi, fixed_members, &text);
+            run_ok(geobayes().arg("run").arg(config).args(shorten.iter().flat_map(|kv| ["--set", kv.as_str()]))
+                .args([
                 "--set",
                 "output.progress=off",
                 "--set",
@@ -152,4 +90,75 @@ fn every_shipped_config_runs_shortened() {
             started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// The `kind:` of the config's `method:` block.
+fn method_kind(text: &str) -> String {
+    let block = text.split("\nmethod:").nth(1).expect("a method block");
+    let kind = block
+        .split("kind:")
+        .nth(1)
+        .expect("the method block names its kind");
+    kind.trim_start()
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// `--set` overrides that shorten a shipped config of this method kind to seconds, keeping
+/// every key the method checks consistent (burn-in inside the iterations, tempering rounds
+/// inside burn-in).
+fn shortening(kind: &str, fwi: bool, fixed_members: bool, text: &str) -> Vec<String> {
+    let mut set: Vec<&str> = match kind {
+        // One gradient of every (mini-batch) shot and one draw of q.
+        "vi" | "boosting_vi" if fwi => vec![
+            "method.samples_per_iteration=1",
+            "method.iterations=1",
+            "method.draws=1",
+        ],
+        // A few Monte-Carlo samples and draws of q (and a tempering that fits).
+        "vi" | "boosting_vi" => {
+            let mut set = vec![
+                "method.samples_per_iteration=2",
+                "method.iterations=3",
+                "method.draws=4",
+            ];
+            if text.contains("  anneal:") {
+                set.push("method.anneal.iterations=2");
+            }
+            set
+        }
+        "mh" => vec!["method.iterations=30", "method.burn_in=10", "method.thin=1"],
+        // Two adaptation rounds of 4 and 8 iterations fit a burn-in of 12.
+        "pt" => vec![
+            "method.n_temperatures=4",
+            "method.iterations=30",
+            "method.burn_in=12",
+            "method.thin=1",
+            "method.swap_every=2",
+            "method.schedule.rounds=2",
+        ],
+        // One iteration of two particles (or of the init file's) is a full gradient of every
+        // shot.
+        "svgd" if fwi => vec!["method.iterations=1"],
+        "svgd" => vec!["method.iterations=3"],
+        other => panic!("tests/configs.rs has no shortening for method kind `{other}`"),
+    };
+    if !fixed_members {
+        match kind {
+            "mh" | "pt" => set.push(if kind == "mh" {
+                "method.n_chains=2"
+            } else {
+                "method.chains_per_temperature=2"
+            }),
+            "svgd" => set.push(if fwi {
+                "method.n_particles=2"
+            } else {
+                "method.n_particles=4"
+            }),
+            _ => {}
+        }
+    }
+    set.into_iter().map(str::to_string).collect()
 }
