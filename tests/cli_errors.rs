@@ -83,6 +83,14 @@ output: {path: out.h5}
     .to_string()
 }
 
+/// A valid sSVGD config on the analytic target of [`pt_case`].
+fn ssvgd_case(dir: &Path) -> String {
+    pt_case(dir).replace(
+        "kind: pt\n  betas: [0.0, 0.3, 1.0]",
+        "kind: ssvgd\n  n_particles: 4\n  step_size: 0.01\n  kernel: {kind: diagonal, scale: variance}",
+    )
+}
+
 /// A valid small 2D FWI config (forward only: v_max given, no data file).
 fn fwi_case() -> String {
     r#"problem:
@@ -501,6 +509,18 @@ fn cases() -> Vec<Case> {
             },
             args: &[],
             expect: "method.schedule.rounds: 5 rounds of doubling length",
+        },
+        Case {
+            name: "sSVGD step_size: 0",
+            setup: |d| ssvgd_case(d).replace("step_size: 0.01", "step_size: 0.0"),
+            args: &[],
+            expect: "method.step_size: must be a finite number > 0",
+        },
+        Case {
+            name: "kernel.value without the diagonal kernel",
+            setup: |d| ssvgd_case(d).replace("kernel: {kind: diagonal, scale: variance}", "kernel: {kind: rbf, value: 2.0}"),
+            args: &[],
+            expect: "method.kernel.value: belongs to `kind: diagonal`",
         },
     ]
 }

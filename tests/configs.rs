@@ -129,7 +129,7 @@ fn shortening(kind: &str, fwi: bool, fixed_members: bool, text: &str) -> Vec<Str
             }
             set
         }
-        "mh" => vec!["method.iterations=30", "method.burn_in=10", "method.thin=1"],
+        "mh" | "ssvgd" => vec!["method.iterations=30", "method.burn_in=10", "method.thin=1"],
         // Two adaptation rounds of 4 and 8 iterations fit a burn-in of 12.
         "pt" => vec![
             "method.n_temperatures=4",
@@ -152,7 +152,7 @@ fn shortening(kind: &str, fwi: bool, fixed_members: bool, text: &str) -> Vec<Str
             } else {
                 "method.chains_per_temperature=2"
             }),
-            "svgd" => set.push(if fwi {
+            "svgd" | "ssvgd" => set.push(if fwi {
                 "method.n_particles=2"
             } else {
                 "method.n_particles=4"

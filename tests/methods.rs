@@ -5,42 +5,13 @@ mod common;
 
 use std::path::Path;
 
-use geobayes::core::linalg::{cholesky, inverse_from_cholesky};
 use ndarray::{Array1, Array2};
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use ndarray_npy::ReadNpyExt;
 
 use common::*;
 
 fn read_npy(path: &Path) -> Array2<f64> {
     Array2::<f64>::read_npy(std::fs::File::open(path).unwrap()).unwrap()
-}
-
-fn write_npy(path: &Path, a: &Array2<f64>) {
-    a.write_npy(std::fs::File::create(path).unwrap()).unwrap();
-}
-
-/// Closed-form posterior of d = G m + e, e ~ N(0, diag σ²), m ~ N(μ₀, s₀² I).
-fn linear_gaussian_posterior(
-    g: &Array2<f64>,
-    d: &Array1<f64>,
-    sigma: &Array1<f64>,
-    mu0: f64,
-    s0: f64,
-) -> (Array1<f64>, Array2<f64>) {
-    let p = g.ncols();
-    let mut precision = Array2::<f64>::eye(p) / (s0 * s0);
-    let mut rhs = Array1::from_elem(p, mu0 / (s0 * s0));
-    for i in 0..g.nrows() {
-        let w = 1.0 / (sigma[i] * sigma[i]);
-        for a in 0..p {
-            rhs[a] += g[[i, a]] * d[i] * w;
-            for b in 0..p {
-                precision[[a, b]] += g[[i, a]] * g[[i, b]] * w;
-            }
-        }
-    }
-    let cov = inverse_from_cholesky(cholesky(precision.view()).unwrap().view());
-    (cov.dot(&rhs), cov)
 }
 
 fn read_data(path: &Path) -> (Array1<f64>, Array1<f64>) {

@@ -60,6 +60,17 @@ fn pt_output_opens_with_h5py_xarray_and_arviz() {
 }
 
 #[test]
+fn ssvgd_output_opens_with_h5py_xarray_and_arviz() {
+    check(
+        &[
+            "--set",
+            "method={kind: ssvgd, n_particles: 4, iterations: 30, burn_in: 10, thin: 2, step_size: 0.001, metropolis: true}",
+        ],
+        "ssvgd",
+    );
+}
+
+#[test]
 fn mh_output_opens_with_h5py_xarray_and_arviz() {
     check(
         &[

@@ -46,6 +46,24 @@ const VI_LINEAR: &[&str] = &[
     "output.progress=off",
 ];
 
+/// Stochastic SVGD on the linear problem, unadjusted with the diagonal kernel (variance scale)
+/// and Metropolis-adjusted (a step that rejects about half the moves): 7 particles, dealt
+/// unevenly to 2 and 3 ranks.
+const SSVGD_LINEAR: [&[&str]; 2] = [
+    &[
+        "--set",
+        "method={kind: ssvgd, n_particles: 7, iterations: 60, burn_in: 20, thin: 2, step_size: 0.002, kernel: {kind: diagonal, scale: variance}}",
+        "--set",
+        "output.progress=off",
+    ],
+    &[
+        "--set",
+        "method={kind: ssvgd, n_particles: 7, iterations: 60, burn_in: 20, step_size: 0.05, metropolis: true}",
+        "--set",
+        "output.progress=off",
+    ],
+];
+
 fn out_arg(path: &Path) -> String {
     format!("output.path={}", path.display())
 }
@@ -227,6 +245,16 @@ fn parallel_tempering_is_bit_identical_for_1_2_3_ranks_and_resumes() {
     check_identical_across_ranks("analytic_gaussian_pt.yaml", &shortened);
     check_resume("analytic_gaussian_pt.yaml", &shortened, 80);
     check_resume("analytic_gaussian_pt.yaml", &shortened, 200);
+}
+
+#[test]
+fn stochastic_svgd_is_bit_identical_for_1_2_3_ranks_and_resumes() {
+    for overrides in SSVGD_LINEAR {
+        check_identical_across_ranks("linear_gaussian.yaml", overrides);
+        // Killed during burn-in and after it.
+        check_resume("linear_gaussian.yaml", overrides, 8);
+        check_resume("linear_gaussian.yaml", overrides, 25);
+    }
 }
 
 #[test]

@@ -4,27 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
-
-/// Runs a shipped config with `overrides` into `dir/name`.
-fn run_config(dir: &Path, config: &str, name: &str, overrides: &[&str]) -> PathBuf {
-    let path = dir.join(name);
-    run_ok(
-        geobayes()
-            .arg("run")
-            .arg(repo().join("configs").join(config))
-            .args(overrides)
-            .args([
-                "--set",
-                "output.progress=off",
-                "--set",
-                &format!("output.path={}", path.display()),
-            ]),
-    );
-    path
-}
 
 /// Piecewise-linear interpolation of (xs, ys) at x (xs increasing, x within them).
 fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {

@@ -174,19 +174,34 @@ impl ChainDraws {
 
     /// Their `sample_stats/`: lp, log_likelihood, n_failed, accepted.
     pub fn draw_stats(&self) -> Vec<(&'static str, DrawValues)> {
+        self.stats_shaped(|values| self.per_chain(values))
+    }
+
+    /// The draws of all chains pooled into one chain, draw after draw: (1, draws × chains,
+    /// param), for interacting chains (particles) that are not independent.
+    pub fn pooled_draws(&self) -> Array3<f64> {
+        Array3::from_shape_vec((1, self.n_draws * self.n_chains, self.dim), self.x.clone())
+            .expect("one row per draw and chain")
+    }
+
+    /// [`draw_stats`](Self::draw_stats) in the order of [`pooled_draws`](Self::pooled_draws).
+    pub fn pooled_draw_stats(&self) -> Vec<(&'static str, DrawValues)> {
+        self.stats_shaped(|values| {
+            Array2::from_shape_vec((1, values.len()), values.to_vec()).expect("flat statistic")
+        })
+    }
+
+    fn stats_shaped(&self, shape: impl Fn(&[f64]) -> Array2<f64>) -> Vec<(&'static str, DrawValues)> {
         vec![
-            (var::LP, DrawValues::F64(self.per_chain(&self.lp))),
-            (
-                var::LOG_LIKELIHOOD,
-                DrawValues::F64(self.per_chain(&self.log_likelihood)),
-            ),
+            (var::LP, DrawValues::F64(shape(&self.lp))),
+            (var::LOG_LIKELIHOOD, DrawValues::F64(shape(&self.log_likelihood))),
             (
                 var::N_FAILED,
-                DrawValues::I64(self.per_chain(&self.failed).mapv(|v| v as i64)),
+                DrawValues::I64(shape(&self.failed).mapv(|v| v as i64)),
             ),
             (
                 var::ACCEPTED,
-                DrawValues::I8(self.per_chain(&self.accepted).mapv(|v| v as i8)),
+                DrawValues::I8(shape(&self.accepted).mapv(|v| v as i8)),
             ),
         ]
     }

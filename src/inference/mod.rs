@@ -7,7 +7,7 @@
 //! A method is one folder under `methods/` (its config with defaults, its validation into a
 //! checked spec, its `build`, its step and its tests) plus one line in the registry
 //! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `flows`, `mcmc` (what
-//! the McMC methods share), `tempering` (parallel tempering's ladder) and `variational` (what the methods fitting a variational density
+//! the McMC methods share), `stein_kernel` (SVGD's and sSVGD's kernels), `tempering` (parallel tempering's ladder) and `variational` (what the methods fitting a variational density
 //! share).
 
 pub mod context;
@@ -17,6 +17,7 @@ pub mod mcmc;
 pub mod methods;
 pub mod optim;
 mod registry;
+pub mod stein_kernel;
 pub mod tempering;
 #[cfg(test)]
 pub(crate) mod testing;

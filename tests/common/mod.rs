@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: running the binary (plainly or under mpirun),
-//! writing configs into temporary directories, and comparing result files.
+//! writing configs into temporary directories, comparing result files, and the closed-form
+//! linear-Gaussian posterior.
 #![allow(dead_code)]
 
 pub mod dispersion_cases;
@@ -9,6 +10,9 @@ use std::process::{Command, Output};
 
 use geobayes::core::io::hdf5_util::H5Reader;
 use geobayes::core::io::names::{NON_REPRODUCIBLE, attr, group};
+use geobayes::core::linalg::{cholesky, inverse_from_cholesky};
+use ndarray::{Array1, Array2};
+use ndarray_npy::WriteNpyExt;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_geobayes");
 
@@ -219,4 +223,50 @@ pub fn relative_max_error(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
     err / scale
+}
+
+/// Runs a shipped config with `overrides` into `dir/name`.
+pub fn run_config(dir: &Path, config: &str, name: &str, overrides: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    run_ok(
+        geobayes()
+            .arg("run")
+            .arg(repo().join("configs").join(config))
+            .args(overrides)
+            .args([
+                "--set",
+                "output.progress=off",
+                "--set",
+                &format!("output.path={}", path.display()),
+            ]),
+    );
+    path
+}
+
+pub fn write_npy(path: &Path, a: &Array2<f64>) {
+    a.write_npy(std::fs::File::create(path).unwrap()).unwrap();
+}
+
+/// Closed-form posterior of d = G m + e, e ~ N(0, diag σ²), m ~ N(μ₀, s₀² I).
+pub fn linear_gaussian_posterior(
+    g: &Array2<f64>,
+    d: &Array1<f64>,
+    sigma: &Array1<f64>,
+    mu0: f64,
+    s0: f64,
+) -> (Array1<f64>, Array2<f64>) {
+    let p = g.ncols();
+    let mut precision = Array2::<f64>::eye(p) / (s0 * s0);
+    let mut rhs = Array1::from_elem(p, mu0 / (s0 * s0));
+    for i in 0..g.nrows() {
+        let w = 1.0 / (sigma[i] * sigma[i]);
+        for a in 0..p {
+            rhs[a] += g[[i, a]] * d[i] * w;
+            for b in 0..p {
+                precision[[a, b]] += g[[i, a]] * g[[i, b]] * w;
+            }
+        }
+    }
+    let cov = inverse_from_cholesky(cholesky(precision.view()).unwrap().view());
+    (cov.dot(&rhs), cov)
 }

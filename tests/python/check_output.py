@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Opens a geobayes result file the way users do (h5py, xarray, ArviZ) and checks its layout
-against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|pt|svgd]. Exits non-zero on any
+against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|pt|svgd|ssvgd]. Exits non-zero on any
 mismatch."""
 import sys
 
@@ -63,6 +63,14 @@ with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(series[-1], f["sample_stats/log_likelihood"][...])
         assert f["tempering/swap_acceptance"].shape == (len(betas) - 1,)
         assert f["tempering/barrier"][0] == 0.0
+    if method == "ssvgd":
+        # Interacting particles: every kept iteration's ensemble pooled in one chain, no R-hat.
+        assert chains == 1, chains
+        assert "rhat" not in f["summary"] and "ess_bulk" not in f["summary"]
+        assert f["sample_stats/accepted"].dtype == np.int8
+        if "acceptance_rate" in f["sample_stats"]:  # Metropolis-adjusted
+            assert f["sample_stats/acceptance_rate"].shape == (1,)
+        assert "ksd" in f["diagnostics"]
     if "param_x" in f["posterior"]:
         assert f["summary/coverage"].shape == (params,)
 

@@ -24,6 +24,8 @@ pub enum Purpose {
     /// The accept uniforms of parallel tempering's swaps (member = ladder, iteration = swap
     /// round).
     Swap,
+    /// The accept uniform of a Metropolis step of a whole ensemble (member 0, per iteration).
+    Accept,
 }
 
 impl Purpose {
@@ -37,6 +39,7 @@ impl Purpose {
             Purpose::MonteCarlo => 5,
             Purpose::Draw => 6,
             Purpose::Swap => 7,
+            Purpose::Accept => 8,
         }
     }
 }

@@ -6,6 +6,9 @@ crate::method_registry! {
     "svgd" => Svgd(svgd),
     /// Adaptive random-walk Metropolis–Hastings.
     "mh" => Mh(mh),
+    /// Stochastic SVGD: SVGD's flow with the kernel's noise, a sampler (optionally
+    /// Metropolis-adjusted).
+    "ssvgd" => Ssvgd(ssvgd),
     /// Parallel tempering: non-reversible swaps on an adaptive ladder of MH chains.
     "pt" => Pt(pt),
     /// Variational inference with a flow (ADVI, PSVI, normalizing flows).

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::config::MethodCheck;
 use crate::core::config::raw::{RawInit, default_max_failed_fraction};
 use crate::core::config::spec::{CheckedMethod, MembersSpec};
+use crate::inference::stein_kernel::{KernelKeys, KernelSpec};
 use crate::inference::optim::{AdamKeys, DecayKeys, OptimizerKind, OptimizerSpec, SgdKeys, check_optimizer};
 use crate::inference::{Method, MethodConfig};
 
@@ -31,62 +32,13 @@ pub struct Config {
     pub max_failed_fraction: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KernelKind {
-    /// k(x, y) = exp(−‖x − y‖² / h).
-    #[default]
-    Rbf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BandwidthRule {
-    /// h = multiplier · median(‖xᵢ − xⱼ‖²) / ln(N + 1), over pairs i < j.
-    Median,
-}
-
-/// The kernel bandwidth: a rule (`median`) or a fixed h.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(untagged, expecting = "`median` or a positive number")]
-pub enum RawBandwidth {
-    Rule(BandwidthRule),
-    Fixed(f64),
-}
-
-/// `kernel: {kind: rbf, bandwidth: median | h, multiplier: 1.0}`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct KernelKeys {
-    pub kind: KernelKind,
-    pub bandwidth: RawBandwidth,
-    pub multiplier: f64,
-}
-
-impl Default for KernelKeys {
-    fn default() -> Self {
-        KernelKeys {
-            kind: KernelKind::Rbf,
-            bandwidth: RawBandwidth::Rule(BandwidthRule::Median),
-            multiplier: 1.0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum BandwidthSpec {
-    Median { multiplier: f64 },
-    Fixed(f64),
-}
-
 /// A checked SVGD block.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub members: MembersSpec,
     pub iterations: usize,
     pub optimizer: OptimizerSpec,
-    pub kernel: KernelKind,
-    pub bandwidth: BandwidthSpec,
+    pub kernel: KernelSpec,
 }
 
 impl CheckedMethod for Spec {
@@ -114,7 +66,7 @@ impl MethodConfig for Config {
     type Spec = Spec;
 
     fn check(&self, cx: &mut MethodCheck) -> Option<Spec> {
-        let mut ok = cx.issues.at_least(self.iterations, 1, "iterations");
+        let ok = cx.issues.at_least(self.iterations, 1, "iterations");
         let optimizer = check_optimizer(
             self.step_size,
             self.optimizer,
@@ -123,17 +75,7 @@ impl MethodConfig for Config {
             self.decay.as_ref(),
             cx.issues,
         );
-        let k = &self.kernel;
-        ok &= cx.issues.positive(k.multiplier, "kernel.multiplier");
-        let bandwidth = match k.bandwidth {
-            RawBandwidth::Rule(BandwidthRule::Median) => BandwidthSpec::Median {
-                multiplier: k.multiplier,
-            },
-            RawBandwidth::Fixed(h) => {
-                ok &= cx.issues.positive(h, "kernel.bandwidth");
-                BandwidthSpec::Fixed(h * k.multiplier)
-            }
-        };
+        let kernel = cx.issues.within("kernel", |issues| self.kernel.check(issues));
         let members = cx.members(
             self.n_particles,
             "n_particles",
@@ -141,12 +83,11 @@ impl MethodConfig for Config {
             &self.init,
             self.max_failed_fraction,
         );
-        (ok && optimizer.is_some() && members.is_some()).then(|| Spec {
+        (ok && optimizer.is_some() && members.is_some() && kernel.is_some()).then(|| Spec {
             members: members.expect("checked"),
             iterations: self.iterations,
             optimizer: optimizer.expect("checked"),
-            kernel: k.kind,
-            bandwidth,
+            kernel: kernel.expect("checked"),
         })
     }
 

@@ -1,5 +1,5 @@
 //! Stein variational gradient descent (Liu & Wang 2016) with an RBF kernel
-//! k(x, y) = exp(−‖x − y‖² / h):
+//! k(x, y) = exp(−‖x − y‖² / h) (or the diagonal matrix kernel of `stein_kernel`):
 //!
 //! ```text
 //!   φ(x_i) = (1/N) Σ_j [ k(x_j, x_i) ∇ log p(x_j) + (2/h) (x_i − x_j) k(x_j, x_i) ]
@@ -13,9 +13,9 @@
 
 mod config;
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, Axis};
 
-pub use config::{BandwidthSpec, Config, KernelKind, Spec};
+pub use config::{Config, Spec};
 use crate::core::error::Result;
 use crate::core::io::names::var;
 use crate::inference::diagnostics::stein::{ksd_row, ksd_squared};
@@ -52,78 +52,6 @@ impl Svgd {
             spec,
         }
     }
-
-    /// The kernel bandwidth h over the usable particles `ok`.
-    fn bandwidth(&self, ok: &[usize]) -> f64 {
-        match (self.spec.kernel, self.spec.bandwidth) {
-            (KernelKind::Rbf, BandwidthSpec::Median { multiplier }) => {
-                median_bandwidth(self.x.view(), ok, multiplier)
-            }
-            (KernelKind::Rbf, BandwidthSpec::Fixed(h)) => h,
-        }
-    }
-}
-
-/// Squared distance between two rows, summed in index order.
-fn squared_distance(a: ndarray::ArrayView1<f64>, b: ndarray::ArrayView1<f64>) -> f64 {
-    let mut d = 0.0;
-    for k in 0..a.len() {
-        let diff = a[k] - b[k];
-        d += diff * diff;
-    }
-    d
-}
-
-/// The median-heuristic bandwidth over the particles in `ok`: multiplier · median of the
-/// squared distances of pairs i < j / ln(N + 1) (numpy's median); 1 · multiplier when every
-/// pair coincides or fewer than two particles are usable.
-pub fn median_bandwidth(x: ArrayView2<f64>, ok: &[usize], multiplier: f64) -> f64 {
-    let mut d2 = Vec::with_capacity(ok.len() * ok.len().saturating_sub(1) / 2);
-    for (a, &i) in ok.iter().enumerate() {
-        for &j in &ok[a + 1..] {
-            d2.push(squared_distance(x.row(i), x.row(j)));
-        }
-    }
-    if d2.is_empty() {
-        return multiplier;
-    }
-    d2.sort_by(f64::total_cmp);
-    let n = d2.len();
-    let median = if n % 2 == 1 {
-        d2[n / 2]
-    } else {
-        (d2[n / 2 - 1] + d2[n / 2]) / 2.0
-    };
-    if median > 0.0 {
-        multiplier * median / ((ok.len() as f64) + 1.0).ln()
-    } else {
-        multiplier
-    }
-}
-
-/// φ(x_i) for particle i over the usable particles `ok`, into `phi`.
-fn stein_direction_into(
-    x: ArrayView2<f64>,
-    score: ArrayView2<f64>,
-    ok: &[usize],
-    h: f64,
-    i: usize,
-    phi: &mut [f64],
-) {
-    phi.fill(0.0);
-    let xi = x.row(i);
-    for &j in ok {
-        let xj = x.row(j);
-        let k = (-squared_distance(xi, xj) / h).exp();
-        let sj = score.row(j);
-        for c in 0..phi.len() {
-            phi[c] += k * sj[c] + 2.0 / h * (xi[c] - xj[c]) * k;
-        }
-    }
-    let inv_n = 1.0 / ok.len() as f64;
-    for p in phi.iter_mut() {
-        *p *= inv_n;
-    }
 }
 
 impl Method for Svgd {
@@ -146,13 +74,13 @@ impl Method for Svgd {
         let score = all.grad.as_ref().expect("asked for the gradient");
         let ok: Vec<usize> = (0..n).filter(|&i| !all.failed[i]).collect();
 
-        let h = self.bandwidth(&ok);
+        let kernel = self.spec.kernel.fit(self.x.view(), score.view(), &ok);
         // Each owned particle's Stein direction and its row of the KSD U-statistic.
         let mut phi_local = vec![0.0; owned.len() * d];
         let mut ksd_local = vec![0.0; owned.len()];
         for (r, i) in owned.clone().enumerate() {
             if !all.failed[i] {
-                stein_direction_into(self.x.view(), score.view(), &ok, h, i, &mut phi_local[r * d..(r + 1) * d]);
+                kernel.stein_direction_into(self.x.view(), score.view(), &ok, i, &mut phi_local[r * d..(r + 1) * d]);
                 ksd_local[r] = ksd_row(self.x.view(), score.view(), &ok, i);
             }
         }
@@ -176,7 +104,7 @@ impl Method for Svgd {
             lp_mean: mean_over_ok(all.log_prob.iter().copied(), &all.failed),
             n_evaluated: n,
             n_failed: n - ok.len(),
-            traces: vec![(Trace::StepSize, lr), (Trace::Bandwidth, h), (Trace::Ksd, ksd)],
+            traces: vec![(Trace::StepSize, lr), (Trace::Bandwidth, kernel.h), (Trace::Ksd, ksd)],
             converged: false,
         })
     }
@@ -251,36 +179,13 @@ impl Method for Svgd {
 
 #[cfg(test)]
 mod tests {
-    use ndarray::{Array2, array};
+    use ndarray::Array2;
 
     use super::*;
     use crate::core::config::spec::{InitSpec, MembersSpec};
     use crate::inference::optim::OptimizerSpec;
+    use crate::inference::stein_kernel::KernelSpec;
     use crate::inference::testing::{gaussian_posterior, run};
-
-    #[test]
-    fn median_bandwidth_is_the_median_squared_distance_over_ln_n_plus_one() {
-        let x = array![[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]];
-        // Squared distances 1, 4, 5: median 4, h = 4 / ln 4.
-        let h = median_bandwidth(x.view(), &[0, 1, 2], 1.0);
-        assert!((h - 4.0 / 4f64.ln()).abs() < 1e-15);
-        // Leaving particle 2 out leaves one pair: h = 1 / ln 3.
-        assert!((median_bandwidth(x.view(), &[0, 1], 2.0) - 2.0 / 3f64.ln()).abs() < 1e-15);
-    }
-
-    #[test]
-    fn stein_direction_of_two_particles_by_hand() {
-        // φ(x₀) = ½ [ s₀ + k(x₁, x₀) s₁ + (2/h)(x₀ − x₁) k(x₁, x₀) ] in one dimension.
-        let x = array![[0.0], [1.0]];
-        let score = array![[2.0], [-1.0]];
-        let h = 0.5;
-        let mut phi = [0.0];
-        stein_direction_into(x.view(), score.view(), &[0, 1], h, 0, &mut phi);
-        let k = (-1.0f64 / h).exp();
-        let (s0, s1) = (2.0, -1.0);
-        let expect = 0.5 * (s0 + k * s1 + 2.0 / h * (0.0 - 1.0) * k);
-        assert!((phi[0] - expect).abs() < 1e-15);
-    }
 
     #[test]
     fn particles_settle_near_a_gaussian_posterior() {
@@ -297,8 +202,7 @@ mod tests {
             },
             iterations: 2000,
             optimizer: OptimizerSpec::sgd(0.05),
-            kernel: KernelKind::Rbf,
-            bandwidth: BandwidthSpec::Median { multiplier: 1.0 },
+            kernel: KernelSpec::median_rbf(),
         };
         let initial = Array2::from_shape_fn((n, 1), |(i, _)| -2.0 + 4.0 * i as f64 / (n - 1) as f64);
         let mut svgd = Svgd::new(spec, 1);
