@@ -15,10 +15,10 @@ use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::core::error::Result;
 
-pub use density::Posterior;
+pub use density::{ModelFit, Posterior};
 pub use likelihood::GaussianLikelihood;
 pub use prior::Prior;
-pub use problem::{build_forward_model, param_coordinates};
+pub use problem::{build_forward_model, param_coordinates, parameter_grid};
 pub use transform::Transform;
 
 /// Per-member results of one batched evaluation. log_prob = log_prior + log_likelihood, and

@@ -220,11 +220,8 @@ pub fn target_log_likelihood(
 /// with their units; none for a linear one.
 pub fn param_coordinates(spec: &ProblemSpec) -> Vec<(&'static str, Array1<f64>, &'static str)> {
     if let ProblemSpec::Fwi(f) = spec {
-        // The free cells: the grid without its fixed top rows (the last axis is depth).
-        let dims = f.grid.dims();
-        let mut g = f.grid.clone();
-        g.shape = f.free_shape();
-        g.origin[dims - 1] += f.fixed_rows as f64 * g.spacing[dims - 1];
+        let g = fwi_free_grid(f);
+        let dims = g.dims();
         let names = if dims == 3 {
             [var::PARAM_X, var::PARAM_Y, var::PARAM_Z]
         } else {
@@ -242,6 +239,33 @@ pub fn param_coordinates(spec: &ProblemSpec) -> Vec<(&'static str, Array1<f64>, 
     };
     let names = [var::PARAM_X, var::PARAM_Y, var::PARAM_Z];
     grid_coordinates(g, &names[..g.dims()], units)
+}
+
+/// The free cells of an FWI grid: the grid without its fixed top rows (the last axis is depth).
+fn fwi_free_grid(f: &FwiSpec) -> GridSpec {
+    let dims = f.grid.dims();
+    let mut g = f.grid.clone();
+    g.shape = f.free_shape();
+    g.origin[dims - 1] += f.fixed_rows as f64 * g.spacing[dims - 1];
+    g
+}
+
+/// The regular grid whose nodes are the parameters, for methods that parameterise a model by
+/// positions (RJ-McMC's Voronoi cells): travel-time and FWI grids, and linear and analytic
+/// problems given a `grid` (index coordinates: origin 0, spacing 1). `None` for the others.
+pub fn parameter_grid(spec: &ProblemSpec) -> Option<GridSpec> {
+    let index_grid = |shape: &[usize]| GridSpec {
+        origin: vec![0.0; shape.len()],
+        spacing: vec![1.0; shape.len()],
+        shape: shape.to_vec(),
+    };
+    match spec {
+        ProblemSpec::TravelTime(t) => Some(t.grid.clone()),
+        ProblemSpec::Fwi(f) => Some(fwi_free_grid(f)),
+        ProblemSpec::Linear(l) if l.gridded => Some(index_grid(&l.shape)),
+        ProblemSpec::Analytic(a) if a.gridded => Some(index_grid(&a.shape)),
+        _ => None,
+    }
 }
 
 /// The coordinate of every node of `g` along each axis (x first, x fastest).

@@ -56,6 +56,7 @@ pub(super) fn check_analytic(
     Some(AnalyticSpec {
         target: target?,
         shape: shape?,
+        gridded: raw.grid.is_some(),
         data: DataSpec {
             sigma: Array1::zeros(0),
             observed: None,

@@ -91,6 +91,7 @@ fn check_linear(raw: &RawLinear, dir: &Path, issues: &mut Issues) -> Option<Line
     Some(LinearSpec {
         matrix,
         shape: shape?,
+        gridded: raw.grid.is_some(),
         data: data?,
         reference_model,
     })

@@ -86,6 +86,8 @@ pub struct AnalyticSpec {
     pub target: TargetSpec,
     /// The parameters' grid (x first); its size is the dimension.
     pub shape: Vec<usize>,
+    /// Whether `grid` was given (else `shape` is one axis over the parameters).
+    pub gridded: bool,
     /// Empty: an analytic problem has no data.
     pub data: DataSpec,
 }
@@ -236,6 +238,8 @@ pub struct LinearSpec {
     pub matrix: Array2<f64>,
     /// The parameters' grid (x first; default one axis of n_params).
     pub shape: Vec<usize>,
+    /// Whether `grid` was given.
+    pub gridded: bool,
     pub data: DataSpec,
     pub reference_model: Option<Array1<f64>>,
 }

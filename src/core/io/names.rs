@@ -16,6 +16,8 @@ pub mod group {
     pub const VARIATIONAL: &str = "variational";
     /// Parallel tempering's ladder, swap statistics and per-β log-likelihood series.
     pub const TEMPERING: &str = "tempering";
+    /// RJ-McMC's retained Voronoi cells (nuclei and values of every draw).
+    pub const CELLS: &str = "cells";
     /// Method state for `--resume`; present only while `status` is `checkpoint`.
     pub const CHECKPOINT: &str = "checkpoint";
 }
@@ -79,6 +81,16 @@ pub mod var {
     /// Per swap pair (i, i + 1): accepted share of the attempted swaps, and the
     /// Rao-Blackwellised rejection rate E[1 − min(1, α)] over every swap round.
     pub const SWAP_ACCEPTANCE: &str = "swap_acceptance";
+    pub const N_CELLS: &str = "n_cells";
+    pub const NOISE_SCALE: &str = "noise_scale";
+    pub const NUCLEI: &str = "nuclei";
+    pub const VALUES: &str = "values";
+    pub const OFFSETS: &str = "offsets";
+    pub const BIRTH_ACCEPTANCE: &str = "birth_acceptance";
+    pub const DEATH_ACCEPTANCE: &str = "death_acceptance";
+    pub const MOVE_ACCEPTANCE: &str = "move_acceptance";
+    pub const VALUE_ACCEPTANCE: &str = "value_acceptance";
+    pub const NOISE_ACCEPTANCE: &str = "noise_acceptance";
     pub const REJECTION_RATE: &str = "rejection_rate";
     /// Per β: the cumulative communication barrier Λ(β_i) = Σ_{j<i} r_j.
     pub const BARRIER: &str = "barrier";
@@ -152,6 +164,12 @@ pub enum Trace {
     SwapAcceptance,
     /// The estimated global communication barrier Λ(1) of the ladder.
     Barrier,
+    /// RJ-McMC: the accepted share of each move kind so far (all chains).
+    BirthAcceptance,
+    DeathAcceptance,
+    MoveAcceptance,
+    ValueAcceptance,
+    NoiseAcceptance,
     StepSize,
     Bandwidth,
     Acceptance,
@@ -169,6 +187,11 @@ impl Trace {
         Trace::Ksd,
         Trace::SwapAcceptance,
         Trace::Barrier,
+        Trace::BirthAcceptance,
+        Trace::DeathAcceptance,
+        Trace::MoveAcceptance,
+        Trace::ValueAcceptance,
+        Trace::NoiseAcceptance,
         Trace::StepSize,
         Trace::Bandwidth,
         Trace::Acceptance,
@@ -186,6 +209,11 @@ impl Trace {
             Trace::Ksd => var::KSD,
             Trace::SwapAcceptance => var::SWAP_ACCEPTANCE,
             Trace::Barrier => var::BARRIER,
+            Trace::BirthAcceptance => var::BIRTH_ACCEPTANCE,
+            Trace::DeathAcceptance => var::DEATH_ACCEPTANCE,
+            Trace::MoveAcceptance => var::MOVE_ACCEPTANCE,
+            Trace::ValueAcceptance => var::VALUE_ACCEPTANCE,
+            Trace::NoiseAcceptance => var::NOISE_ACCEPTANCE,
             Trace::StepSize => var::STEP_SIZE,
             Trace::Bandwidth => var::BANDWIDTH,
             Trace::Acceptance => var::ACCEPTANCE,

@@ -11,6 +11,8 @@ crate::method_registry! {
     "ssvgd" => Ssvgd(ssvgd),
     /// Parallel tempering: non-reversible swaps on an adaptive ladder of MH chains.
     "pt" => Pt(pt),
+    /// Reversible-jump McMC on Voronoi cells of the parameter grid.
+    "rjmcmc" => Rjmcmc(rjmcmc),
     /// Variational inference with a flow (ADVI, PSVI, normalizing flows).
     "vi" => Vi(vi),
     /// Boosting variational inference: a mixture of flows, one component at a time.
