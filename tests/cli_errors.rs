@@ -83,6 +83,19 @@ output: {path: out.h5}
     .to_string()
 }
 
+/// A valid RJ-McMC config on the analytic target of [`pt_case`], given a grid.
+fn rj_case(dir: &Path) -> String {
+    pt_case(dir)
+        .replace(
+            "  target: {kind: gaussian, mean: 0.0, std: 0.5}\n",
+            "  target: {kind: gaussian, mean: 0.0, std: 0.5}\n  grid: {shape: [2]}\n",
+        )
+        .replace(
+            "kind: pt\n  betas: [0.0, 0.3, 1.0]",
+            "kind: rjmcmc\n  n_chains: 2\n  cells: {min: 1, max: 4}",
+        )
+}
+
 /// A valid sSVGD config on the analytic target of [`pt_case`].
 fn ssvgd_case(dir: &Path) -> String {
     pt_case(dir).replace(
@@ -509,6 +522,24 @@ fn cases() -> Vec<Case> {
             },
             args: &[],
             expect: "method.schedule.rounds: 5 rounds of doubling length",
+        },
+        Case {
+            name: "cells.min > cells.max",
+            setup: |d| rj_case(d).replace("cells: {min: 1, max: 4}", "cells: {min: 5, max: 4}"),
+            args: &[],
+            expect: "method.cells.max: must be ≥ method.cells.min (4 < 5)",
+        },
+        Case {
+            name: "rjmcmc on a problem without a grid",
+            setup: |d| rj_case(d).replace("\n  grid: {shape: [2]}", ""),
+            args: &[],
+            expect: "method.kind: rjmcmc needs a problem whose parameters lie on a grid",
+        },
+        Case {
+            name: "RJ burn_in >= iterations",
+            setup: |d| rj_case(d).replace("burn_in: 20", "burn_in: 40"),
+            args: &[],
+            expect: "method.iterations: must exceed method.burn_in",
         },
         Case {
             name: "sSVGD step_size: 0",

@@ -129,7 +129,9 @@ fn shortening(kind: &str, fwi: bool, fixed_members: bool, text: &str) -> Vec<Str
             }
             set
         }
-        "mh" | "ssvgd" => vec!["method.iterations=30", "method.burn_in=10", "method.thin=1"],
+        "mh" | "ssvgd" | "rjmcmc" => {
+            vec!["method.iterations=30", "method.burn_in=10", "method.thin=1"]
+        }
         // Two adaptation rounds of 4 and 8 iterations fit a burn-in of 12.
         "pt" => vec![
             "method.n_temperatures=4",
@@ -147,7 +149,7 @@ fn shortening(kind: &str, fwi: bool, fixed_members: bool, text: &str) -> Vec<Str
     };
     if !fixed_members {
         match kind {
-            "mh" | "pt" => set.push(if kind == "mh" {
+            "mh" | "rjmcmc" | "pt" => set.push(if kind != "pt" {
                 "method.n_chains=2"
             } else {
                 "method.chains_per_temperature=2"

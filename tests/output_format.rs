@@ -71,6 +71,17 @@ fn ssvgd_output_opens_with_h5py_xarray_and_arviz() {
 }
 
 #[test]
+fn rjmcmc_output_opens_with_h5py_xarray_and_arviz() {
+    check(
+        &[
+            "--set",
+            "method={kind: rjmcmc, n_chains: 4, iterations: 40, burn_in: 20, thin: 2, cells: {min: 2, max: 10}}",
+        ],
+        "rjmcmc",
+    );
+}
+
+#[test]
 fn mh_output_opens_with_h5py_xarray_and_arviz() {
     check(
         &[

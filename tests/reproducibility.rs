@@ -64,6 +64,23 @@ const SSVGD_LINEAR: [&[&str]; 2] = [
     ],
 ];
 
+/// RJ-McMC on the enumerable linear case: nodes with neighbour births, hierarchical noise and
+/// a tempered ladder (5 chains × 3 temperatures, dealt unevenly); continuous nuclei plainly.
+const RJ_LINEAR: [&[&str]; 2] = [
+    &[
+        "--set",
+        "method={kind: rjmcmc, n_chains: 5, iterations: 300, burn_in: 100, thin: 2, cells: {min: 1, max: 4}, nuclei: nodes, birth: neighbour, noise: {lower: 0.5, upper: 3.0}, tempering: {betas: [0.0, 0.5, 1.0], swap_every: 3}}",
+        "--set",
+        "output.progress=off",
+    ],
+    &[
+        "--set",
+        "method={kind: rjmcmc, n_chains: 5, iterations: 300, burn_in: 100, thin: 2, cells: {min: 1, max: 4}}",
+        "--set",
+        "output.progress=off",
+    ],
+];
+
 fn out_arg(path: &Path) -> String {
     format!("output.path={}", path.display())
 }
@@ -254,6 +271,16 @@ fn stochastic_svgd_is_bit_identical_for_1_2_3_ranks_and_resumes() {
         // Killed during burn-in and after it.
         check_resume("linear_gaussian.yaml", overrides, 8);
         check_resume("linear_gaussian.yaml", overrides, 25);
+    }
+}
+
+#[test]
+fn rjmcmc_is_bit_identical_for_1_2_3_ranks_and_resumes() {
+    for overrides in RJ_LINEAR {
+        check_identical_across_ranks("rj_linear.yaml", overrides);
+        // Killed during burn-in and after it.
+        check_resume("rj_linear.yaml", overrides, 40);
+        check_resume("rj_linear.yaml", overrides, 90);
     }
 }
 

@@ -110,6 +110,7 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
         group::DIAGNOSTICS,
         group::VARIATIONAL,
         group::TEMPERING,
+        group::CELLS,
     ] {
         let (na, nb) = (
             fa.dataset_names(g).unwrap_or_default(),

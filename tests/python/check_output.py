@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Opens a geobayes result file the way users do (h5py, xarray, ArviZ) and checks its layout
-against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|pt|svgd|ssvgd]. Exits non-zero on any
+against DESIGN.md's table. Usage: check_output.py RESULT.h5 [mh|pt|svgd|ssvgd|rjmcmc]. Exits non-zero on any
 mismatch."""
 import sys
 
@@ -34,7 +34,7 @@ with h5py.File(path, "r") as f:
     assert len(f["diagnostics/misfit"]) == f.attrs["iterations"]
     config = f["provenance/config"][()]
     assert b"problem" in config, config[:100]
-    if method in ("mh", "pt"):
+    if method in ("mh", "pt", "rjmcmc"):
         assert f["sample_stats/accepted"].dtype == np.int8
         assert f["sample_stats/acceptance_rate"].shape == (chains,)
         assert f["summary/rhat"].shape == (params,)
@@ -63,6 +63,17 @@ with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(series[-1], f["sample_stats/log_likelihood"][...])
         assert f["tempering/swap_acceptance"].shape == (len(betas) - 1,)
         assert f["tempering/barrier"][0] == 0.0
+    if method == "rjmcmc":
+        # Physical grid models of variable-size Voronoi cells, the cells kept beside them.
+        n_cells = f["sample_stats/n_cells"][...]
+        assert n_cells.shape == (chains, draws) and n_cells.dtype == np.int64
+        assert f["sample_stats/noise_scale"].shape == (chains, draws)
+        offsets = f["cells/offsets"][...].astype(int)
+        assert offsets.shape == (chains, draws)
+        assert f["cells/values"].shape[0] == n_cells.sum()
+        grid_dims = sum(name in f["posterior"] for name in ("param_x", "param_y", "param_z"))
+        assert f["cells/nuclei"].shape == (n_cells.sum(), grid_dims), f["cells/nuclei"].shape
+        assert "birth_acceptance" in f["diagnostics"]
     if method == "ssvgd":
         # Interacting particles: every kept iteration's ensemble pooled in one chain, no R-hat.
         assert chains == 1, chains
