@@ -251,8 +251,11 @@ fn fwi_free_grid(f: &FwiSpec) -> GridSpec {
 }
 
 /// The regular grid whose nodes are the parameters, for methods that parameterise a model by
-/// positions (RJ-McMC's Voronoi cells): travel-time and FWI grids, and linear and analytic
-/// problems given a `grid` (index coordinates: origin 0, spacing 1). `None` for the others.
+/// positions (RJ-McMC's Voronoi cells): travel-time and FWI grids, linear and analytic
+/// problems given a `grid` (index coordinates: origin 0, spacing 1), and a dispersion
+/// problem inverting Vs of layers of one thickness h over the half-space (nodes at the layers'
+/// mid-depths h/2 + i h, the half-space's at the next: Voronoi cells in depth are layers).
+/// `None` for the others.
 pub fn parameter_grid(spec: &ProblemSpec) -> Option<GridSpec> {
     let index_grid = |shape: &[usize]| GridSpec {
         origin: vec![0.0; shape.len()],
@@ -264,6 +267,15 @@ pub fn parameter_grid(spec: &ProblemSpec) -> Option<GridSpec> {
         ProblemSpec::Fwi(f) => Some(fwi_free_grid(f)),
         ProblemSpec::Linear(l) if l.gridded => Some(index_grid(&l.shape)),
         ProblemSpec::Analytic(a) if a.gridded => Some(index_grid(&a.shape)),
+        ProblemSpec::Dispersion(d) if d.parameters == DispersionParameters::Vs => {
+            let layers = &d.model.thickness[..d.model.thickness.len().saturating_sub(1)];
+            let h = *layers.first()?;
+            (h > 0.0 && layers.iter().all(|&t| t == h)).then(|| GridSpec {
+                origin: vec![h / 2.0],
+                spacing: vec![h],
+                shape: vec![d.model.vs.len()],
+            })
+        }
         _ => None,
     }
 }

@@ -167,7 +167,7 @@ impl MethodConfig for Config {
         if let Some(problem) = problem {
             ok &= issues.check(grid.is_some(), "kind", || {
                 format!(
-                    "rjmcmc needs a problem whose parameters lie on a grid (traveltime2d/3d, fwi2d/3d, or linear and analytic with problem.grid); `{}` has none",
+                    "rjmcmc needs a problem whose parameters lie on a grid (traveltime2d/3d, fwi2d/3d, linear and analytic with problem.grid, dispersion with parameters: vs on layers of one thickness); `{}` has none",
                     problem.kind_name()
                 )
             });
