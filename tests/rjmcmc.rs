@@ -28,7 +28,10 @@ fn ks_distance(sample: &mut [f64], cdf: impl Fn(f64) -> f64) -> f64 {
 /// Pearson's χ² of `counts` against equal expected counts.
 fn chi2_uniform(counts: &[f64]) -> f64 {
     let expected = counts.iter().sum::<f64>() / counts.len() as f64;
-    counts.iter().map(|c| (c - expected).powi(2) / expected).sum()
+    counts
+        .iter()
+        .map(|c| (c - expected).powi(2) / expected)
+        .sum()
 }
 
 /// χ² quantiles at 0.999 for the degrees of freedom used here (scipy.stats.chi2.ppf).
@@ -58,7 +61,11 @@ fn prior_only_chains_sample_the_trans_dimensional_prior() {
         ("continuous", "neighbour", ""),
         ("nodes", "prior", ""),
         ("nodes", "neighbour", ""),
-        ("nodes", "neighbour", ", tempering: {betas: [0.0, 0.5, 1.0], swap_every: 2}"),
+        (
+            "nodes",
+            "neighbour",
+            ", tempering: {betas: [0.0, 0.5, 1.0], swap_every: 2}",
+        ),
     ];
     for (k, (nuclei, birth, tempering)) in variants.iter().enumerate() {
         let cfg = format!(
@@ -91,8 +98,14 @@ fn prior_only_chains_sample_the_trans_dimensional_prior() {
             // The box is [0, 3] × [0, 2] in index units.
             let dx = ks_distance(&mut xs, |x| (x / 3.0).clamp(0.0, 1.0));
             let dy = ks_distance(&mut ys, |y| (y / 2.0).clamp(0.0, 1.0));
-            println!("{nuclei} {birth}{tempering}: KS of nuclei x {dx:.4}, y {dy:.4} (0.999: {:.4})", ks_999(n));
-            assert!(dx < ks_999(n) && dy < ks_999(n), "nuclei not uniform: {dx}, {dy}");
+            println!(
+                "{nuclei} {birth}{tempering}: KS of nuclei x {dx:.4}, y {dy:.4} (0.999: {:.4})",
+                ks_999(n)
+            );
+            assert!(
+                dx < ks_999(n) && dy < ks_999(n),
+                "nuclei not uniform: {dx}, {dy}"
+            );
             dx.max(dy)
         } else {
             let mut per_node = [0.0; 12];
@@ -100,8 +113,14 @@ fn prior_only_chains_sample_the_trans_dimensional_prior() {
                 per_node[(*y as usize) * 4 + *x as usize] += 1.0;
             }
             let chi2 = chi2_uniform(&per_node);
-            println!("{nuclei} {birth}{tempering}: χ² of nuclei over nodes {chi2:.2} (0.999: {})", chi2_999(11));
-            assert!(chi2 < chi2_999(11), "nuclei not uniform over the nodes: {per_node:?}");
+            println!(
+                "{nuclei} {birth}{tempering}: χ² of nuclei over nodes {chi2:.2} (0.999: {})",
+                chi2_999(11)
+            );
+            assert!(
+                chi2 < chi2_999(11),
+                "nuclei not uniform over the nodes: {per_node:?}"
+            );
             chi2
         };
         println!(
@@ -110,7 +129,10 @@ fn prior_only_chains_sample_the_trans_dimensional_prior() {
             ks_999(n)
         );
         assert!(chi2_k < chi2_999(3), "k not uniform: {counts:?}");
-        assert!(d_values < ks_999(n), "values do not follow the prior: KS {d_values}");
+        assert!(
+            d_values < ks_999(n),
+            "values do not follow the prior: KS {d_values}"
+        );
         if !tempering.is_empty() {
             // Every swap round (during the 2000 moves) exchanged its pairs: ℓ = 0 at every β.
             let swaps: Vec<f64> = f64s(&out, "diagnostics/swap_acceptance")
@@ -118,7 +140,10 @@ fn prior_only_chains_sample_the_trans_dimensional_prior() {
                 .filter(|a| !a.is_nan())
                 .collect();
             assert!(swaps.len() >= 1000, "{} swap rounds traced", swaps.len());
-            assert!(swaps.iter().all(|&a| a == 1.0), "prior-only swaps are always accepted");
+            assert!(
+                swaps.iter().all(|&a| a == 1.0),
+                "prior-only swaps are always accepted"
+            );
         }
     }
 }
@@ -131,8 +156,18 @@ fn the_enumerable_case_matches_the_exact_posterior_over_k_and_the_mean_profile()
         &std::fs::read_to_string(repo().join("configs/rj_linear/exact.json")).unwrap(),
     )
     .unwrap();
-    let p_exact: Vec<f64> = exact["p_k"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    let mean_exact: Vec<f64> = exact["mean"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let p_exact: Vec<f64> = exact["p_k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let mean_exact: Vec<f64> = exact["mean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let n_cells = f64s(&out, "sample_stats/n_cells");
     let mean = f64s(&out, "summary/mean");
     let mcse = f64s(&out, "summary/mcse_mean");
@@ -140,13 +175,23 @@ fn the_enumerable_case_matches_the_exact_posterior_over_k_and_the_mean_profile()
     for k in 1..=4 {
         let p = n_cells.iter().filter(|&&c| c as usize == k).count() as f64 / n_cells.len() as f64;
         println!("{k:>3} {p:>9.4} {:>9.4}", p_exact[k - 1]);
-        assert!((p - p_exact[k - 1]).abs() < 0.01, "p({k} | d) = {p}, exact {}", p_exact[k - 1]);
+        assert!(
+            (p - p_exact[k - 1]).abs() < 0.01,
+            "p({k} | d) = {p}, exact {}",
+            p_exact[k - 1]
+        );
     }
     println!("{:>5} {:>8} {:>8} {:>7}", "node", "mean", "exact", "z");
     for j in 0..12 {
         let z = (mean[j] - mean_exact[j]) / mcse[j];
         println!("{j:>5} {:>8.4} {:>8.4} {z:>7.2}", mean[j], mean_exact[j]);
-        assert!(z.abs() < 3.0, "node {j}: mean {} vs {} (MCSE {})", mean[j], mean_exact[j], mcse[j]);
+        assert!(
+            z.abs() < 3.0,
+            "node {j}: mean {} vs {} (MCSE {})",
+            mean[j],
+            mean_exact[j],
+            mcse[j]
+        );
     }
 }
 
@@ -161,7 +206,15 @@ fn hierarchical_noise_recovers_twice_the_given_sigma() {
         (-0.5 * ((x - j as f64) / 1.2).powi(2)).exp()
     });
     let g = &g / &g.sum_axis(ndarray::Axis(1)).insert_axis(ndarray::Axis(1));
-    let m_true = Array1::from_iter((0..nodes).map(|j| if j < 4 { 1.0 } else if j < 9 { 3.0 } else { 2.0 }));
+    let m_true = Array1::from_iter((0..nodes).map(|j| {
+        if j < 4 {
+            1.0
+        } else if j < 9 {
+            3.0
+        } else {
+            2.0
+        }
+    }));
     let mut rng = ChaCha8Rng::seed_from_u64(17);
     let d: Vec<f64> = g
         .dot(&m_true)
@@ -169,7 +222,11 @@ fn hierarchical_noise_recovers_twice_the_given_sigma() {
         .map(|v| v + 0.4 * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
         .collect();
     write_npy(&dir.path().join("G.npy"), &g);
-    write(dir.path(), "data.txt", &d.iter().map(|v| format!("{v:?} 0.2\n")).collect::<String>());
+    write(
+        dir.path(),
+        "data.txt",
+        &d.iter().map(|v| format!("{v:?} 0.2\n")).collect::<String>(),
+    );
     let cfg = "problem: {kind: linear, matrix: {file: G.npy}, data: {file: data.txt}, grid: {shape: [12]}}\n\
                prior: {kind: uniform, lower: 0.0, upper: 4.0}\n\
                seed: 3\n\
@@ -180,7 +237,8 @@ fn hierarchical_noise_recovers_twice_the_given_sigma() {
     run_ok(geobayes().arg("run").arg(&config));
     let lambda = f64s(&dir.path().join("noise.h5"), "sample_stats/noise_scale");
     let mean = lambda.iter().sum::<f64>() / lambda.len() as f64;
-    let sd = (lambda.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (lambda.len() - 1) as f64).sqrt();
+    let sd =
+        (lambda.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (lambda.len() - 1) as f64).sqrt();
     println!("λ: posterior mean {mean:.4}, sd {sd:.4} (data made with λ = 2)");
     assert!((mean - 2.0).abs() < 3.0 * sd, "E[λ] = {mean} ± {sd}");
     assert!(sd < 0.1, "sd(λ) = {sd}");
@@ -194,7 +252,14 @@ fn the_kept_cells_are_the_models_in_the_posterior() {
         dir.path(),
         "rj_linear.yaml",
         "short.h5",
-        &["--set", "method.iterations=400", "--set", "method.burn_in=200", "--set", "method.nuclei=continuous"],
+        &[
+            "--set",
+            "method.iterations=400",
+            "--set",
+            "method.burn_in=200",
+            "--set",
+            "method.nuclei=continuous",
+        ],
     );
     let m = f64s(&out, "posterior/m");
     let offsets = f64s(&out, "cells/offsets");
@@ -213,7 +278,11 @@ fn the_kept_cells_are_the_models_in_the_posterior() {
                     best = (d, j);
                 }
             }
-            assert_eq!(m[draw * 12 + node], values[start + best.1], "draw {draw} node {node}");
+            assert_eq!(
+                m[draw * 12 + node],
+                values[start + best.1],
+                "draw {draw} node {node}"
+            );
         }
     }
 }

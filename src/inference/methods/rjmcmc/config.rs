@@ -131,10 +131,9 @@ impl CheckedMethod for Spec {
         FailureCount::Cumulative { after: 10 }
     }
     fn describe(&self) -> String {
-        let ladder = self
-            .tempering
-            .as_ref()
-            .map_or(String::new(), |t| format!(" × {} temperatures", t.n_temperatures));
+        let ladder = self.tempering.as_ref().map_or(String::new(), |t| {
+            format!(" × {} temperatures", t.n_temperatures)
+        });
         format!(
             "{} chains{ladder} × {} iterations ({} burn-in, thin {}), {}–{} cells",
             self.members.n, self.iterations, self.burn_in, self.thin, self.k_min, self.k_max
@@ -163,7 +162,13 @@ impl MethodConfig for Config {
                 self.cells.max, self.cells.min
             )
         });
-        ok &= issues.in_range(self.max_failed_fraction, 0.0, 1.0, "max_failed_fraction", "[0, 1]");
+        ok &= issues.in_range(
+            self.max_failed_fraction,
+            0.0,
+            1.0,
+            "max_failed_fraction",
+            "[0, 1]",
+        );
         if let Some(problem) = problem {
             ok &= issues.check(grid.is_some(), "kind", || {
                 format!(
@@ -194,7 +199,7 @@ impl MethodConfig for Config {
                     || format!("needs 0 < lower < upper (got [{}, {}])", n.lower, n.upper),
                 );
                 ok &= bounds;
-                let data = problem.is_some_and(|p| p.data().sigma.len() > 0);
+                let data = problem.is_some_and(|p| !p.data().sigma.is_empty());
                 ok &= issues.check(data || problem.is_none(), "noise", || {
                     "scales the data's σ: the problem has no data (an analytic target or likelihood: none)".to_string()
                 });
@@ -216,7 +221,8 @@ impl MethodConfig for Config {
                     chains_per_temperature: Some(self.n_chains),
                     ..keys.clone()
                 };
-                keys.check(issues, self.burn_in, self.thin).filter(|_| chains_ok)
+                keys.check(issues, self.burn_in, self.thin)
+                    .filter(|_| chains_ok)
             }),
         };
         ok &= self.tempering.is_none() || tempering.is_some();

@@ -51,7 +51,7 @@ pub struct ReversibleJump {
     geometry: Geometry,
     states: Vec<State>,
     fits: Vec<Fit>,
-    /// 1 with data (the number of data otherwise unused).
+    /// The number of data (0 without a likelihood): ℓ(λ)'s −N ln λ.
     n_data: usize,
     tempering: Option<Tempering>,
     /// Per move kind over all slots and iterations: chosen and accepted.
@@ -75,7 +75,9 @@ impl ReversibleJump {
         };
         let tempering = spec.tempering.clone().map(Tempering::new);
         let slots = spec.members.n;
-        let chains = tempering.as_ref().map_or(slots, |t| t.posterior_slots().len());
+        let chains = tempering
+            .as_ref()
+            .map_or(slots, |t| t.posterior_slots().len());
         let n_nodes = geometry.n_nodes();
         ReversibleJump {
             states: Vec::new(),
@@ -210,7 +212,10 @@ impl ReversibleJump {
             let value = self.spec.values.draw(node, &mut rng);
             cells.insert(j, &position, node, value);
         }
-        let lambda = self.spec.noise.map_or(1.0, |(lo, hi, _)| 1.0f64.clamp(lo, hi));
+        let lambda = self
+            .spec
+            .noise
+            .map_or(1.0, |(lo, hi, _)| 1.0f64.clamp(lo, hi));
         State { cells, lambda }
     }
 
@@ -285,11 +290,18 @@ impl ReversibleJump {
     }
 
     fn explorer_acceptance(&self, tempering: &Tempering) -> Array1<f64> {
-        let after = self.spec.iterations.saturating_sub(self.spec.burn_in).max(1) as f64;
+        let after = self
+            .spec
+            .iterations
+            .saturating_sub(self.spec.burn_in)
+            .max(1) as f64;
         let temperatures = tempering.betas().len();
         Array1::from_iter((0..temperatures).map(|i| {
             let slots = tempering.slots_at(i);
-            slots.iter().map(|&s| self.accepted_after_burn_in[s]).sum::<f64>()
+            slots
+                .iter()
+                .map(|&s| self.accepted_after_burn_in[s])
+                .sum::<f64>()
                 / (after * slots.len() as f64)
         }))
     }
@@ -300,7 +312,10 @@ impl Method for ReversibleJump {
         let n = self.n_slots();
         self.n_data = ctx.likelihood().map_or(0, |l| l.n_data());
         let owned = ctx.owned(n);
-        let states: Vec<State> = owned.clone().map(|s| self.initial_state(ctx.seed(), s)).collect();
+        let states: Vec<State> = owned
+            .clone()
+            .map(|s| self.initial_state(ctx.seed(), s))
+            .collect();
         let fits = self.fit(ctx, &states.iter().map(|s| &s.cells).collect::<Vec<_>>());
         let width = self.width();
         let mut local = vec![0.0; owned.len() * width];
@@ -392,11 +407,10 @@ impl Method for ReversibleJump {
 
         // Swaps of whole states between neighbouring temperatures, the same on every rank.
         let mut traces = Vec::new();
-        if self.tempering.is_some() {
-            let mut ll: Vec<f64> = (0..n)
-                .map(|s| self.log_likelihood(self.fits[s], self.states[s].lambda))
-                .collect();
-            let tempering = self.tempering.as_mut().expect("tempered");
+        let mut ll: Vec<f64> = (0..n)
+            .map(|s| self.log_likelihood(self.fits[s], self.states[s].lambda))
+            .collect();
+        if let Some(tempering) = &mut self.tempering {
             for (a, b) in tempering.swap(ctx.seed(), t, &mut ll) {
                 self.states.swap(a, b);
                 self.fits.swap(a, b);
@@ -423,7 +437,10 @@ impl Method for ReversibleJump {
         let no_failures = vec![false; top.len()];
         let n_data = self.n_data.max(1) as f64;
         Ok(StepStats {
-            misfit: mean_over_ok(top.iter().map(|&s| self.fits[s].chi2 / n_data), &no_failures),
+            misfit: mean_over_ok(
+                top.iter().map(|&s| self.fits[s].chi2 / n_data),
+                &no_failures,
+            ),
             lp_mean: mean_over_ok(
                 top.iter().map(|&s| {
                     let st = &self.states[s];
@@ -443,14 +460,21 @@ impl Method for ReversibleJump {
     }
 
     fn output(&self) -> MethodOutput {
-        let after = self.spec.iterations.saturating_sub(self.spec.burn_in).max(1) as f64;
+        let after = self
+            .spec
+            .iterations
+            .saturating_sub(self.spec.burn_in)
+            .max(1) as f64;
         let top = self.posterior_slots();
         let mut draw_stats = self.draws.draw_stats();
         draw_stats.push((
             var::N_CELLS,
             DrawValues::I64(self.per_chain(&self.draw_n_cells).mapv(|v| v as i64)),
         ));
-        draw_stats.push((var::NOISE_SCALE, DrawValues::F64(self.per_chain(&self.draw_noise))));
+        draw_stats.push((
+            var::NOISE_SCALE,
+            DrawValues::F64(self.per_chain(&self.draw_noise)),
+        ));
         let mut kept = vec![self.cells_group()];
         if let Some(t) = &self.tempering {
             kept.push(t.kept(self.explorer_acceptance(t)));
@@ -474,13 +498,29 @@ impl Method for ReversibleJump {
         let (n, width) = (self.n_slots(), self.width());
         let mut rows = vec![0.0; n * width];
         for s in 0..n {
-            self.pack(&mut rows[s * width..(s + 1) * width], [0.0; 3], &self.states[s], self.fits[s]);
+            self.pack(
+                &mut rows[s * width..(s + 1) * width],
+                [0.0; 3],
+                &self.states[s],
+                self.fits[s],
+            );
         }
-        state.put("slots", Array2::from_shape_vec((n, width), rows).expect("rows").into_dyn());
+        state.put(
+            "slots",
+            Array2::from_shape_vec((n, width), rows)
+                .expect("rows")
+                .into_dyn(),
+        );
         state.put("tried", Array1::from(self.tried.to_vec()).into_dyn());
         state.put("accepted", Array1::from(self.accepted.to_vec()).into_dyn());
-        state.put("accepted_after_burn_in", self.accepted_after_burn_in.clone().into_dyn());
-        state.put("n_data", Array1::from_elem(1, self.n_data as f64).into_dyn());
+        state.put(
+            "accepted_after_burn_in",
+            self.accepted_after_burn_in.clone().into_dyn(),
+        );
+        state.put(
+            "n_data",
+            Array1::from_elem(1, self.n_data as f64).into_dyn(),
+        );
         for (name, v) in [
             ("draw_n_cells", &self.draw_n_cells),
             ("draw_noise", &self.draw_noise),

@@ -115,7 +115,12 @@ impl Moves<'_> {
     }
 
     /// Proposes `kind` from `state`; `None` where the move leaves the support.
-    pub fn propose(&self, kind: MoveKind, state: &State, rng: &mut impl rand::Rng) -> Option<Proposal> {
+    pub fn propose(
+        &self,
+        kind: MoveKind,
+        state: &State,
+        rng: &mut impl rand::Rng,
+    ) -> Option<Proposal> {
         let dims = self.geometry.dims();
         let k = state.cells.len();
         let mut next = state.clone();
@@ -168,7 +173,8 @@ impl Moves<'_> {
                         let moved: Vec<i64> = (0..dims)
                             .map(|a| {
                                 let z: f64 = rng.sample(StandardNormal);
-                                index[a] as i64 + (step * z / self.geometry.grid.spacing[a]).round() as i64
+                                index[a] as i64
+                                    + (step * z / self.geometry.grid.spacing[a]).round() as i64
                             })
                             .collect();
                         let node = self.geometry.node_at(&moved)?;
@@ -189,7 +195,10 @@ impl Moves<'_> {
                 0.0
             }
             MoveKind::Noise => {
-                let (_, _, step) = self.spec.noise.expect("noise moves need hierarchical noise");
+                let (_, _, step) = self
+                    .spec
+                    .noise
+                    .expect("noise moves need hierarchical noise");
                 let z: f64 = rng.sample(StandardNormal);
                 next.lambda += step * z;
                 0.0
@@ -280,7 +289,8 @@ mod tests {
                         BirthKind::Neighbour => {
                             let nn = a.cells.nearest(&p, dims);
                             let u = (v - a.cells.values[nn]) / moves.spec.birth_step;
-                            (-0.5 * u * u).exp() / (2.0 * std::f64::consts::PI).sqrt()
+                            (-0.5 * u * u).exp()
+                                / (2.0 * std::f64::consts::PI).sqrt()
                                 / moves.spec.birth_step
                         }
                     };
@@ -314,7 +324,10 @@ mod tests {
         let s = state(&geometry);
         for seed in 0..20 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for (kind, reverse) in [(MoveKind::Birth, MoveKind::Death), (MoveKind::Death, MoveKind::Birth)] {
+            for (kind, reverse) in [
+                (MoveKind::Birth, MoveKind::Death),
+                (MoveKind::Death, MoveKind::Birth),
+            ] {
                 let Some(p) = moves.propose(kind, &s, &mut rng) else {
                     continue;
                 };
@@ -336,7 +349,10 @@ mod tests {
                         NucleiKind::Nodes => -(0..k).map(|i| ((12 - i) as f64).ln()).sum::<f64>(),
                     };
                     let values: f64 = (0..k)
-                        .map(|j| spec.values.log_density(st.cells.nodes[j], st.cells.values[j]))
+                        .map(|j| {
+                            spec.values
+                                .log_density(st.cells.nodes[j], st.cells.values[j])
+                        })
                         .sum();
                     -(6f64).ln() + nuclei_part + values - (2.5f64).ln()
                 };
@@ -412,13 +428,18 @@ mod tests {
             let p = moves.propose(MoveKind::Move, &s, &mut rng).unwrap();
             assert_eq!(p.log_q_ratio, 0.0);
             let index = geometry.multi_index(p.state.cells.nodes[0]);
-            *counts.entry((index[0] as i64 - 20, index[1] as i64 - 20)).or_insert(0usize) += 1;
+            *counts
+                .entry((index[0] as i64 - 20, index[1] as i64 - 20))
+                .or_insert(0usize) += 1;
         }
         for (&(dx, dy), &n) in &counts {
             let mirrored = counts.get(&(-dx, -dy)).copied().unwrap_or(0);
             let (a, b) = (n as f64, mirrored as f64);
             // Two counts of one multinomial cell each: |a − b| within 5 √(a + b).
-            assert!((a - b).abs() <= 5.0 * (a + b).sqrt() + 1.0, "offset ({dx}, {dy}): {n} vs {mirrored}");
+            assert!(
+                (a - b).abs() <= 5.0 * (a + b).sqrt() + 1.0,
+                "offset ({dx}, {dy}): {n} vs {mirrored}"
+            );
         }
         assert!(counts.len() > 9, "the step reaches several nodes");
     }
