@@ -42,6 +42,16 @@ pub fn check_chain_lengths(
     ok
 }
 
+/// Whether iteration `t` keeps a draw: after burn-in, every `thin`-th.
+pub fn keeps_draw(t: usize, burn_in: usize, thin: usize) -> bool {
+    t >= burn_in && (t + 1 - burn_in).is_multiple_of(thin)
+}
+
+/// The iterations after burn-in (at least 1): what acceptance rates are counted over.
+pub fn after_burn_in(iterations: usize, burn_in: usize) -> f64 {
+    iterations.saturating_sub(burn_in).max(1) as f64
+}
+
 /// `thin: 1` unless given.
 pub fn one() -> usize {
     1

@@ -15,7 +15,7 @@ pub use config::{Config, Spec};
 use crate::core::error::{Error, Result};
 use crate::core::io::names::var;
 use crate::core::parallel::rng::{Purpose, member_rng};
-use crate::inference::mcmc::{ChainDraws, RandomWalk};
+use crate::inference::mcmc::{ChainDraws, RandomWalk, after_burn_in, keeps_draw};
 use crate::inference::{
     Method, MethodOutput, MethodState, RunContext, Space, StepStats, Trace, mean_over_ok,
 };
@@ -118,7 +118,7 @@ impl Method for MetropolisHastings {
             }
         } else {
             self.accepted_after_burn_in += &accepted;
-            if (t + 1 - self.spec.burn_in).is_multiple_of(self.spec.thin) {
+            if keeps_draw(t, self.spec.burn_in, self.spec.thin) {
                 self.draws.push(
                     self.x.view(),
                     self.lp.view(),
@@ -140,11 +140,7 @@ impl Method for MetropolisHastings {
     }
 
     fn output(&self) -> MethodOutput {
-        let after = self
-            .spec
-            .iterations
-            .saturating_sub(self.spec.burn_in)
-            .max(1) as f64;
+        let after = after_burn_in(self.spec.iterations, self.spec.burn_in);
         MethodOutput {
             draws: self.draws.draws(),
             space: Space::Unconstrained,

@@ -19,7 +19,7 @@ pub use config::{Config, Spec};
 use crate::core::error::{Error, Result};
 use crate::core::io::names::var;
 use crate::core::parallel::rng::{Purpose, member_rng};
-use crate::inference::mcmc::{ChainDraws, RandomWalk};
+use crate::inference::mcmc::{ChainDraws, RandomWalk, after_burn_in, keeps_draw};
 use crate::inference::tempering::Tempering;
 use crate::inference::{
     Method, MethodOutput, MethodState, RunContext, Space, StepStats, Trace, mean_over_ok,
@@ -87,7 +87,7 @@ impl ParallelTempering {
 
     /// The explorer's acceptance rate after burn-in per temperature (all ladders).
     fn explorer_acceptance(&self) -> Array1<f64> {
-        let after = self.spec.iterations.saturating_sub(self.spec.burn_in).max(1) as f64;
+        let after = after_burn_in(self.spec.iterations, self.spec.burn_in);
         Array1::from_iter((0..self.n_temperatures()).map(|i| {
             let slots = self.tempering.slots_at(i);
             slots.iter().map(|&s| self.accepted_after_burn_in[s]).sum::<f64>()
@@ -202,7 +202,7 @@ impl Method for ParallelTempering {
         self.tempering.end_iteration(t, self.log_likelihood.as_slice().expect("contiguous"));
 
         let top = self.tempering.posterior_slots();
-        if t >= self.spec.burn_in && (t + 1 - self.spec.burn_in).is_multiple_of(self.spec.thin) {
+        if keeps_draw(t, self.spec.burn_in, self.spec.thin) {
             let pick = |a: ArrayView1<f64>| a.select(Axis(0), &top);
             self.draws.push(
                 self.x.select(Axis(0), &top).view(),
@@ -229,7 +229,7 @@ impl Method for ParallelTempering {
     }
 
     fn output(&self) -> MethodOutput {
-        let after = self.spec.iterations.saturating_sub(self.spec.burn_in).max(1) as f64;
+        let after = after_burn_in(self.spec.iterations, self.spec.burn_in);
         let top = self.tempering.posterior_slots();
         MethodOutput {
             draws: self.draws.draws(),

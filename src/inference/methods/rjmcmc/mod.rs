@@ -29,7 +29,7 @@ use voronoi::{Cells, Geometry};
 use crate::core::error::{Error, Result};
 use crate::core::io::names::{group, var};
 use crate::core::parallel::rng::{Purpose, member_rng};
-use crate::inference::mcmc::ChainDraws;
+use crate::inference::mcmc::{ChainDraws, after_burn_in, keeps_draw};
 use crate::inference::tempering::Tempering;
 use crate::inference::{
     DrawValues, KeptGroup, Method, MethodOutput, MethodState, RunContext, Space, StepStats, Trace,
@@ -219,10 +219,6 @@ impl ReversibleJump {
         State { cells, lambda }
     }
 
-    fn keeps(&self, t: usize) -> bool {
-        t >= self.spec.burn_in && (t + 1 - self.spec.burn_in).is_multiple_of(self.spec.thin)
-    }
-
     /// Appends the β = 1 chains' current states to the retained draws.
     fn keep_draws(&mut self, accepted: &[f64], failed: &[f64]) {
         let top = self.posterior_slots();
@@ -290,11 +286,7 @@ impl ReversibleJump {
     }
 
     fn explorer_acceptance(&self, tempering: &Tempering) -> Array1<f64> {
-        let after = self
-            .spec
-            .iterations
-            .saturating_sub(self.spec.burn_in)
-            .max(1) as f64;
+        let after = after_burn_in(self.spec.iterations, self.spec.burn_in);
         let temperatures = tempering.betas().len();
         Array1::from_iter((0..temperatures).map(|i| {
             let slots = tempering.slots_at(i);
@@ -418,7 +410,7 @@ impl Method for ReversibleJump {
             tempering.end_iteration(t, &ll);
             traces.extend(tempering.traces());
         }
-        if self.keeps(t) {
+        if keeps_draw(t, self.spec.burn_in, self.spec.thin) {
             self.keep_draws(&accepted, &failed);
         }
 
@@ -455,16 +447,8 @@ impl Method for ReversibleJump {
         })
     }
 
-    fn finish(&mut self, _ctx: &mut RunContext) -> Result<()> {
-        Ok(())
-    }
-
     fn output(&self) -> MethodOutput {
-        let after = self
-            .spec
-            .iterations
-            .saturating_sub(self.spec.burn_in)
-            .max(1) as f64;
+        let after = after_burn_in(self.spec.iterations, self.spec.burn_in);
         let top = self.posterior_slots();
         let mut draw_stats = self.draws.draw_stats();
         draw_stats.push((

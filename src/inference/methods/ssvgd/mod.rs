@@ -42,7 +42,7 @@ use crate::core::io::names::var;
 use crate::core::linalg::{cholesky, solve_lower};
 use crate::core::parallel::rng::{Purpose, member_rng};
 use crate::inference::diagnostics::stein::{ksd_row, ksd_squared};
-use crate::inference::mcmc::ChainDraws;
+use crate::inference::mcmc::{ChainDraws, after_burn_in, keeps_draw};
 use crate::inference::stein_kernel::FittedKernel;
 use crate::inference::{
     Method, MethodOutput, MethodState, RunContext, Space, StepStats, Trace, mean_over_ok,
@@ -211,10 +211,6 @@ impl StochasticSvgd {
         reverse - forward
     }
 
-    fn keeps(&self, t: usize) -> bool {
-        t >= self.spec.burn_in && (t + 1 - self.spec.burn_in).is_multiple_of(self.spec.thin)
-    }
-
     /// One step of the unadjusted diffusion.
     fn diffuse(&mut self, ctx: &mut RunContext) -> Result<StepStats> {
         let (n, t) = (self.spec.members.n, ctx.iteration());
@@ -226,7 +222,7 @@ impl StochasticSvgd {
         let ok: Vec<usize> = (0..n).filter(|&i| !all.failed[i]).collect();
         let xi = self.normals(ctx.seed(), t);
         let dynamics = self.dynamics(ctx, self.x.view(), score.view(), &ok, Some(&xi))?;
-        if self.keeps(t) {
+        if keeps_draw(t, self.spec.burn_in, self.spec.thin) {
             let failed = Array1::from_iter(all.failed.iter().map(|&f| f64::from(u8::from(f))));
             let moved = failed.mapv(|f| 1.0 - f);
             self.draws.push(
@@ -294,7 +290,7 @@ impl StochasticSvgd {
         if t >= self.spec.burn_in {
             self.accepted_after_burn_in += f64::from(u8::from(accepted));
         }
-        if self.keeps(t) {
+        if keeps_draw(t, self.spec.burn_in, self.spec.thin) {
             let flags = |v: bool| Array1::from_elem(n, f64::from(u8::from(v)));
             self.draws.push(
                 self.x.view(),
@@ -353,16 +349,8 @@ impl Method for StochasticSvgd {
         }
     }
 
-    fn finish(&mut self, _ctx: &mut RunContext) -> Result<()> {
-        Ok(())
-    }
-
     fn output(&self) -> MethodOutput {
-        let after = self
-            .spec
-            .iterations
-            .saturating_sub(self.spec.burn_in)
-            .max(1) as f64;
+        let after = after_burn_in(self.spec.iterations, self.spec.burn_in);
         MethodOutput {
             draws: self.draws.pooled_draws(),
             space: Space::Unconstrained,
