@@ -254,6 +254,16 @@ mod tests {
         }
     }
 
+    /// The test spec and its geometry.
+    fn setup(nuclei: NucleiKind, birth: BirthKind) -> (Spec, Geometry) {
+        let spec = spec(nuclei, birth);
+        let geometry = Geometry {
+            grid: spec.grid.clone(),
+            nuclei,
+        };
+        (spec, geometry)
+    }
+
     fn state(geometry: &Geometry) -> State {
         let mut cells = Cells::default();
         for (j, node) in [5usize, 0, 10].into_iter().enumerate() {
@@ -312,11 +322,7 @@ mod tests {
     }
 
     fn check_birth_and_death(nuclei: NucleiKind, birth: BirthKind) {
-        let spec = spec(nuclei, birth);
-        let geometry = Geometry {
-            grid: spec.grid.clone(),
-            nuclei,
-        };
+        let (spec, geometry) = setup(nuclei, birth);
         let moves = Moves {
             spec: &spec,
             geometry: &geometry,
@@ -377,11 +383,7 @@ mod tests {
     fn a_prior_birth_is_accepted_on_the_likelihood_ratio_alone() {
         // Green's ratio for a birth from the prior: the prior ratio × the proposal ratio is 1.
         for nuclei in [NucleiKind::Continuous, NucleiKind::Nodes] {
-            let spec = spec(nuclei, BirthKind::Prior);
-            let geometry = Geometry {
-                grid: spec.grid.clone(),
-                nuclei,
-            };
+            let (spec, geometry) = setup(nuclei, BirthKind::Prior);
             let moves = Moves {
                 spec: &spec,
                 geometry: &geometry,
