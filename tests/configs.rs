@@ -149,16 +149,10 @@ fn shortening(kind: &str, fwi: bool, fixed_members: bool, text: &str) -> Vec<Str
     };
     if !fixed_members {
         match kind {
-            "mh" | "rjmcmc" | "pt" => set.push(if kind != "pt" {
-                "method.n_chains=2"
-            } else {
-                "method.chains_per_temperature=2"
-            }),
-            "svgd" | "ssvgd" => set.push(if fwi {
-                "method.n_particles=2"
-            } else {
-                "method.n_particles=4"
-            }),
+            "mh" | "rjmcmc" => set.push("method.n_chains=2"),
+            "pt" => set.push("method.chains_per_temperature=2"),
+            "svgd" | "ssvgd" if fwi => set.push("method.n_particles=2"),
+            "svgd" | "ssvgd" => set.push("method.n_particles=4"),
             _ => {}
         }
     }

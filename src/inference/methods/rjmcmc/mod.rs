@@ -69,10 +69,7 @@ pub struct ReversibleJump {
 
 impl ReversibleJump {
     pub fn new(spec: Spec) -> Self {
-        let geometry = Geometry {
-            grid: spec.grid.clone(),
-            nuclei: spec.nuclei,
-        };
+        let geometry = Geometry::new(spec.grid.clone(), spec.nuclei);
         let tempering = spec.tempering.clone().map(Tempering::new);
         let slots = spec.members.n;
         let chains = tempering
@@ -399,10 +396,12 @@ impl Method for ReversibleJump {
 
         // Swaps of whole states between neighbouring temperatures, the same on every rank.
         let mut traces = Vec::new();
-        let mut ll: Vec<f64> = (0..n)
-            .map(|s| self.log_likelihood(self.fits[s], self.states[s].lambda))
-            .collect();
-        if let Some(tempering) = &mut self.tempering {
+        let tempered_ll = self.tempering.is_some().then(|| {
+            (0..n)
+                .map(|s| self.log_likelihood(self.fits[s], self.states[s].lambda))
+                .collect::<Vec<f64>>()
+        });
+        if let (Some(tempering), Some(mut ll)) = (&mut self.tempering, tempered_ll) {
             for (a, b) in tempering.swap(ctx.seed(), t, &mut ll) {
                 self.states.swap(a, b);
                 self.fits.swap(a, b);

@@ -181,7 +181,7 @@ impl Moves<'_> {
                         if node != state.cells.nodes[j] && state.cells.nodes.contains(&node) {
                             return None;
                         }
-                        (self.geometry.coordinates(node), node)
+                        (self.geometry.coordinates(node).to_vec(), node)
                     }
                 };
                 next.cells.positions[j * dims..(j + 1) * dims].copy_from_slice(&position);
@@ -257,17 +257,14 @@ mod tests {
     /// The test spec and its geometry.
     fn setup(nuclei: NucleiKind, birth: BirthKind) -> (Spec, Geometry) {
         let spec = spec(nuclei, birth);
-        let geometry = Geometry {
-            grid: spec.grid.clone(),
-            nuclei,
-        };
+        let geometry = Geometry::new(spec.grid.clone(), nuclei);
         (spec, geometry)
     }
 
     fn state(geometry: &Geometry) -> State {
         let mut cells = Cells::default();
         for (j, node) in [5usize, 0, 10].into_iter().enumerate() {
-            cells.insert(j, &geometry.coordinates(node), node, 2.0 + 0.3 * j as f64);
+            cells.insert(j, geometry.coordinates(node), node, 2.0 + 0.3 * j as f64);
         }
         State { cells, lambda: 1.2 }
     }
@@ -402,14 +399,14 @@ mod tests {
         // index offset Δ is Π_a P(round(σ z / h_a) = Δ_a), the same for −Δ (rounding is odd);
         // checked by counting offsets over many draws.
         let spec = spec(NucleiKind::Nodes, BirthKind::Prior);
-        let geometry = Geometry {
-            grid: GridSpec {
+        let geometry = Geometry::new(
+            GridSpec {
                 origin: vec![0.0, 0.0],
                 spacing: vec![1.0, 0.5],
                 shape: vec![40, 40],
             },
-            nuclei: NucleiKind::Nodes,
-        };
+            NucleiKind::Nodes,
+        );
         let spec = Spec {
             grid: geometry.grid.clone(),
             k_max: 2,
@@ -421,7 +418,7 @@ mod tests {
         };
         let centre = geometry.node_at(&[20, 20]).unwrap();
         let mut cells = Cells::default();
-        cells.insert(0, &geometry.coordinates(centre), centre, 2.0);
+        cells.insert(0, geometry.coordinates(centre), centre, 2.0);
         let s = State { cells, lambda: 1.0 };
         let mut counts = std::collections::HashMap::new();
         let mut rng = ChaCha8Rng::seed_from_u64(1);

@@ -14,14 +14,35 @@ use crate::core::config::spec::{GridSpec, Marginals};
 
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// The grid's nodes and box.
+/// The grid's nodes (their coordinates computed once: projections read them for every
+/// proposal) and box.
 #[derive(Debug, Clone)]
 pub struct Geometry {
     pub grid: GridSpec,
     pub nuclei: NucleiKind,
+    /// n_nodes × dims.
+    coordinates: Vec<f64>,
 }
 
 impl Geometry {
+    pub fn new(grid: GridSpec, nuclei: NucleiKind) -> Self {
+        let mut geometry = Geometry {
+            grid,
+            nuclei,
+            coordinates: Vec::new(),
+        };
+        geometry.coordinates = (0..geometry.n_nodes())
+            .flat_map(|node| {
+                let index = geometry.multi_index(node);
+                let grid = &geometry.grid;
+                (0..grid.dims())
+                    .map(move |a| grid.origin[a] + grid.spacing[a] * index[a] as f64)
+                    .collect::<Vec<f64>>()
+            })
+            .collect();
+        geometry
+    }
+
     pub fn dims(&self) -> usize {
         self.grid.dims()
     }
@@ -57,12 +78,9 @@ impl Geometry {
         Some(node)
     }
 
-    pub fn coordinates(&self, node: usize) -> Vec<f64> {
-        self.multi_index(node)
-            .iter()
-            .enumerate()
-            .map(|(a, &i)| self.grid.origin[a] + self.grid.spacing[a] * i as f64)
-            .collect()
+    pub fn coordinates(&self, node: usize) -> &[f64] {
+        let dims = self.dims();
+        &self.coordinates[node * dims..(node + 1) * dims]
     }
 
     /// The node nearest to a point of the box (per axis; a point halfway goes to the lower).
@@ -131,7 +149,7 @@ impl Geometry {
                         false
                     })
                     .expect("a free node");
-                (self.coordinates(node), node)
+                (self.coordinates(node).to_vec(), node)
             }
         }
     }
@@ -187,8 +205,7 @@ impl Cells {
     pub fn project(&self, geometry: &Geometry, mut model: ArrayViewMut1<f64>) {
         let dims = geometry.dims();
         for node in 0..geometry.n_nodes() {
-            let point = geometry.coordinates(node);
-            model[node] = self.values[self.nearest(&point, dims)];
+            model[node] = self.values[self.nearest(geometry.coordinates(node), dims)];
         }
     }
 }
@@ -246,14 +263,14 @@ mod tests {
     use super::*;
 
     fn geometry(nuclei: NucleiKind) -> Geometry {
-        Geometry {
-            grid: GridSpec {
+        Geometry::new(
+            GridSpec {
                 origin: vec![0.0, 10.0],
                 spacing: vec![1.0, 2.0],
                 shape: vec![4, 3],
             },
             nuclei,
-        }
+        )
     }
 
     #[test]
@@ -264,7 +281,7 @@ mod tests {
         for node in 0..12 {
             let index: Vec<i64> = g.multi_index(node).iter().map(|&i| i as i64).collect();
             assert_eq!(g.node_at(&index), Some(node));
-            assert_eq!(g.nearest_node(&g.coordinates(node)), node);
+            assert_eq!(g.nearest_node(g.coordinates(node)), node);
         }
         assert_eq!(g.node_at(&[4, 0]), None);
         // Halfway between nodes 0 and 1 (x = 0.5) goes to the lower.
