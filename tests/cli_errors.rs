@@ -548,6 +548,38 @@ fn cases() -> Vec<Case> {
             expect: "method.step_size: must be a finite number > 0",
         },
         Case {
+            name: "a ladder estimator without a ladder",
+            setup: |d| linear_case(d).replace("output:", "evidence: {estimators: [ss]}\noutput:"),
+            args: &[],
+            expect: "evidence.estimators[0]: `ss` needs a temperature ladder",
+        },
+        Case {
+            name: "importance sampling without a fitted q",
+            setup: |d| pt_case(d).replace("output:", "evidence: {estimators: [ti, is]}\noutput:"),
+            args: &[],
+            expect: "evidence.estimators[1]: `is` needs a fitted variational density",
+        },
+        Case {
+            name: "an estimator listed twice",
+            setup: |d| vi_case(d).replace("output:", "evidence: {estimators: [is, elbo, is]}\noutput:"),
+            args: &[],
+            expect: "evidence.estimators[2]: `is` is listed twice",
+        },
+        Case {
+            name: "too few importance samples",
+            setup: |d| vi_case(d).replace("output:", "evidence: {estimators: [is], samples: 10}\noutput:"),
+            args: &[],
+            expect: "evidence.samples: must be ≥ 100",
+        },
+        Case {
+            name: "evidence under a smoothing prior",
+            setup: |d| pt_case(d)
+                .replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}", "prior: {kind: gaussian, mean: 0.0, std: 1.0, smoothing: {order: 1, sigma: 0.5}}")
+                .replace("output:", "evidence: {estimators: [ss]}\noutput:"),
+            args: &[],
+            expect: "prior.smoothing: evidence needs a normalised prior",
+        },
+        Case {
             name: "kernel.value without the diagonal kernel",
             setup: |d| ssvgd_case(d).replace("kernel: {kind: diagonal, scale: variance}", "kernel: {kind: rbf, value: 2.0}"),
             args: &[],

@@ -54,6 +54,8 @@ fn pt_output_opens_with_h5py_xarray_and_arviz() {
         &[
             "--set",
             "method={kind: pt, n_temperatures: 4, chains_per_temperature: 2, iterations: 60, burn_in: 30, thin: 2, swap_every: 2, schedule: {rounds: 2}}",
+            "--set",
+            "evidence={estimators: [ss, ti]}",
         ],
         "pt",
     );

@@ -265,6 +265,20 @@ fn parallel_tempering_is_bit_identical_for_1_2_3_ranks_and_resumes() {
 }
 
 #[test]
+fn evidence_is_bit_identical_for_1_2_3_ranks() {
+    // Stepping-stone and TI from a short ladder; importance sampling and the ELBO from a
+    // full-rank q, its 1000 proposal samples dealt out to the ranks.
+    check_identical_across_ranks(
+        "evidence_gaussian_pt.yaml",
+        &["--set", "method.iterations=6000", "--set", "method.burn_in=2000", "--set", "output.progress=off"],
+    );
+    check_identical_across_ranks(
+        "evidence_gaussian_vi.yaml",
+        &["--set", "method.iterations=300", "--set", "evidence.samples=1000", "--set", "output.progress=off"],
+    );
+}
+
+#[test]
 fn stochastic_svgd_is_bit_identical_for_1_2_3_ranks_and_resumes() {
     for overrides in SSVGD_LINEAR {
         check_identical_across_ranks("linear_gaussian.yaml", overrides);

@@ -69,6 +69,17 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
+        Command::Evidence {
+            file,
+            estimators,
+            samples,
+        } => {
+            let rows = super::evidence::evidence(&file, &estimators, samples, comm)?;
+            if comm.is_root() {
+                print!("{}", super::evidence::format_rows(&rows));
+            }
+            Ok(())
+        }
         Command::Validate { config, overrides } => {
             let spec = load(&config, &overrides, Mode::Run)?;
             if comm.is_root() {

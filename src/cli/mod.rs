@@ -10,6 +10,7 @@ mod bench_dispersion;
 mod bench_gpu;
 mod bench_wave;
 mod commands;
+mod evidence;
 mod inspect;
 mod peers;
 
@@ -54,6 +55,17 @@ pub enum Command {
     },
     /// Show a result file's method, status, summary and diagnostics on one screen.
     Inspect { file: PathBuf },
+    /// Log-evidence estimates of a finished result (stepping-stone, thermodynamic integration,
+    /// importance sampling with its fitted q, the ELBO bound), added to its evidence/ table.
+    Evidence {
+        file: PathBuf,
+        /// ss, ti, is or elbo (repeatable); default: every estimator the result allows.
+        #[arg(long = "estimator", value_parser = parse_estimator)]
+        estimators: Vec<crate::core::config::spec::Estimator>,
+        /// Proposal samples of importance sampling (each one forward solve).
+        #[arg(long, default_value_t = crate::core::config::spec::DEFAULT_EVIDENCE_SAMPLES)]
+        samples: usize,
+    },
     /// Speed and accuracy against peer codes, measured in one invocation (not part of CI).
     Bench {
         #[command(subcommand)]
@@ -118,6 +130,11 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 200)]
         steps_2d: usize,
     },
+}
+
+fn parse_estimator(name: &str) -> Result<crate::core::config::spec::Estimator, String> {
+    crate::core::config::spec::Estimator::from_name(name)
+        .ok_or_else(|| format!("`{name}` is not an estimator (ss, ti, is, elbo)"))
 }
 
 /// Where an error happened: during set-up every rank meets it the same way.

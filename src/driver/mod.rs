@@ -154,6 +154,18 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
     }
     method.finish(&mut ctx)?;
     totals.set_solves(ctx.solve_counts());
+    let mut output_now = method.output();
+    if let Some(evidence) = &spec.evidence {
+        let input = crate::inference::evidence::EvidenceInput {
+            kept: &output_now.kept,
+            file: &output.path,
+            run_forward_calls: totals.solves().0,
+            shape: &spec.problem.axes_shape(),
+        };
+        let rows = crate::inference::evidence::estimate(evidence, &input, &ctx)?;
+        output_now.evidence.extend(rows);
+        totals.set_solves(ctx.solve_counts());
+    }
     for observer in &mut observers {
         observer.after_run()?;
     }
@@ -162,7 +174,7 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         let record = build_record(&RecordInputs {
             spec,
             posterior: &posterior,
-            output: method.output(),
+            output: output_now,
             history: &history,
             status: Status::Complete,
             iterations_done: done,

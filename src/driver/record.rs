@@ -143,17 +143,17 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
             adjoint_calls: input.solves.1,
             config_resolved: spec.source.resolved.clone(),
             config_source: spec.source.text.clone(),
+            config_path: std::path::absolute(&spec.source.path)
+                .unwrap_or_else(|_| spec.source.path.clone())
+                .display()
+                .to_string(),
         },
         m,
         param_coords: param_coordinates(&spec.problem),
         draw_stats: output.draw_stats.clone(),
         chain_stats: output.chain_stats.clone(),
         kept: output.kept.clone(),
-        evidence: output
-            .evidence
-            .iter()
-            .map(|e| (e.estimator.to_string(), e.log_z, e.error))
-            .collect(),
+        evidence: output.evidence.clone(),
         observed: input
             .posterior
             .likelihood()

@@ -6,12 +6,13 @@
 //!
 //! A method is one folder under `methods/` (its config with defaults, its validation into a
 //! checked spec, its `build`, its step and its tests) plus one line in the registry
-//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `flows`, `mcmc` (what
+//! (`methods/mod.rs`). Shared pieces: `optim` (SGD, Adam, step decay), `diagnostics`, `evidence` (log Z and its errors), `flows`, `mcmc` (what
 //! the McMC methods share), `stein_kernel` (SVGD's and sSVGD's kernels), `tempering` (parallel tempering's ladder) and `variational` (what the methods fitting a variational density
 //! share).
 
 pub mod context;
 pub mod diagnostics;
+pub mod evidence;
 pub mod flows;
 pub mod mcmc;
 pub mod methods;
@@ -32,7 +33,7 @@ use crate::core::config::spec::{CheckedMethod, RunSpec};
 use crate::core::config::{MethodCheck, Mode};
 use crate::core::error::Result;
 pub use crate::core::io::names::Trace;
-pub use crate::core::io::output::{DrawValues, KeptGroup};
+pub use crate::core::io::output::{DrawValues, EvidenceRow, KeptGroup};
 pub use crate::core::state::MethodState;
 pub use context::RunContext;
 pub use methods::build;
@@ -87,14 +88,6 @@ pub enum Space {
     Physical,
 }
 
-/// A log-evidence estimate (`evidence/`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvidenceEstimate {
-    pub estimator: &'static str,
-    pub log_z: f64,
-    pub error: f64,
-}
-
 /// What a method's result holds; the driver writes it under DESIGN.md's names.
 #[derive(Debug, Clone)]
 pub struct MethodOutput {
@@ -110,8 +103,8 @@ pub struct MethodOutput {
     pub independent_chains: bool,
     /// Groups to keep in the result (variational parameters, trained weights).
     pub kept: Vec<KeptGroup>,
-    /// Log-evidence estimates.
-    pub evidence: Vec<EvidenceEstimate>,
+    /// Rows of the evidence table (the driver adds those of `evidence:`).
+    pub evidence: Vec<EvidenceRow>,
 }
 
 pub trait Method {

@@ -1,7 +1,8 @@
 //! What the methods that fit a variational density q (`vi`, `boosting_vi`) share: the random
 //! pieces of their Monte-Carlo estimates (standard normal latents, the likelihood tempering of
 //! an anneal), the flow placed where q starts, the draws of a fitted q for the result (rejecting
-//! models whose forward model fails) and the kept `variational/` group.
+//! models whose forward model fails), the kept `variational/` group and the fitted q read back
+//! from it (the evidence's importance-sampling proposal).
 
 use std::borrow::Cow;
 
@@ -259,4 +260,93 @@ pub fn placed_params(
         mean.as_slice().expect("contiguous"),
         scale.as_slice().expect("contiguous"),
     )
+}
+
+/// The component whose cumulative weight first exceeds u ∈ [0, 1).
+pub fn pick(weights: &[f64], u: f64) -> usize {
+    let mut acc = 0.0;
+    for (j, w) in weights.iter().enumerate() {
+        acc += w;
+        if u < acc {
+            return j;
+        }
+    }
+    weights.len() - 1
+}
+
+/// A fitted variational density rebuilt from its kept `variational/` group: one flow, or a
+/// mixture of flows (boosting VI) with their weights, in the unconstrained space.
+#[derive(Debug)]
+pub struct FittedQ {
+    flow: Flow,
+    components: Vec<Vec<f64>>,
+    weights: Vec<f64>,
+}
+
+impl FittedQ {
+    /// q from a `variational/` group over `dim` parameters on a grid of `shape`; `file` names
+    /// where the group came from in messages.
+    pub fn from_group(group: &KeptGroup, dim: usize, shape: &[usize], file: &std::path::Path) -> Result<FittedQ> {
+        use crate::core::error::Error;
+        let bad = |what: String| Error::input(file, format!("variational/: {what} (the group a `vi` or `boosting_vi` run keeps)"));
+        let flow_text = match group.attr("flow") {
+            Some(AttrValue::Text(t)) => t,
+            _ => return Err(bad("no `flow` attribute".into())),
+        };
+        let blocks: Vec<serde_yaml_ng::Value> =
+            serde_yaml_ng::from_str(flow_text).map_err(|e| bad(format!("its `flow` attribute does not parse ({e})")))?;
+        let mut issues = crate::core::config::Issues::new();
+        let layers = crate::inference::flows::config::check_flow(&blocks, dim, shape, &mut issues);
+        let layers = match (layers, issues.is_empty()) {
+            (Some(layers), true) => layers,
+            _ => {
+                let why = issues
+                    .into_error(file, &Default::default())
+                    .map_or_else(|| "invalid".to_string(), |e| e.to_string());
+                return Err(bad(format!("its flow does not fit this problem: {why}")));
+            }
+        };
+        let flow = crate::inference::flows::config::build_flow(&layers, dim);
+        let theta = group.array(THETA).ok_or_else(|| bad(format!("no `{THETA}`")))?;
+        let p = flow.n_params();
+        if theta.len() % p.max(1) != 0 || theta.is_empty() {
+            return Err(bad(format!("`{THETA}` has {} values, not a multiple of the flow's {p} parameters", theta.len())));
+        }
+        let flat: Vec<f64> = theta.iter().copied().collect();
+        let components: Vec<Vec<f64>> = flat.chunks(p).map(<[f64]>::to_vec).collect();
+        let weights = match group.array(var::WEIGHTS) {
+            Some(w) if w.len() == components.len() => w.iter().copied().collect(),
+            Some(w) => return Err(bad(format!("{} weights for {} components", w.len(), components.len()))),
+            None if components.len() == 1 => vec![1.0],
+            None => return Err(bad(format!("{} components without `{}`", components.len(), var::WEIGHTS))),
+        };
+        Ok(FittedQ { flow, components, weights })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.flow.dim()
+    }
+
+    /// Draws x ~ q from `rng` into `x`; returns log q(x).
+    pub fn sample(&self, rng: &mut rand_chacha::ChaCha8Rng, mut x: ArrayViewMut1<f64>) -> f64 {
+        let j = if self.components.len() == 1 {
+            0
+        } else {
+            pick(&self.weights, rand::RngExt::random::<f64>(rng))
+        };
+        let z = standard_normal(rng, self.dim());
+        let log_det = self.flow.forward(&self.components[j], z.view(), x.view_mut());
+        let own = crate::inference::flows::standard_normal_log_density(z.view()) - log_det;
+        if self.components.len() == 1 {
+            return own;
+        }
+        let terms: Vec<f64> = self
+            .components
+            .iter()
+            .zip(&self.weights)
+            .enumerate()
+            .map(|(k, (theta, w))| w.ln() + if k == j { own } else { self.flow.log_density(theta, x.view()) })
+            .collect();
+        crate::inference::evidence::psis::log_sum_exp(&terms)
+    }
 }

@@ -111,6 +111,7 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
         group::VARIATIONAL,
         group::TEMPERING,
         group::CELLS,
+        group::EVIDENCE,
     ] {
         let (na, nb) = (
             fa.dataset_names(g).unwrap_or_default(),
@@ -122,6 +123,11 @@ pub fn assert_identical_results(a: &Path, b: &Path) {
                 continue;
             }
             let path = format!("{g}/{name}");
+            if let (Ok(x), Ok(y)) = (fa.strings(&path), fb.strings(&path)) {
+                assert_eq!(x, y, "{path} ({} vs {})", a.display(), b.display());
+                compared += 1;
+                continue;
+            }
             let (va, vb) = match (fa.f64(&path), fb.f64(&path)) {
                 (Ok(x), Ok(y)) => (x, y),
                 _ => (
@@ -246,6 +252,27 @@ pub fn run_config(dir: &Path, config: &str, name: &str, overrides: &[&str]) -> P
 
 pub fn write_npy(path: &Path, a: &Array2<f64>) {
     a.write_npy(std::fs::File::create(path).unwrap()).unwrap();
+}
+
+/// The closed-form log-evidence of d = G m + e, e ~ N(0, diag σ²), m ~ N(μ₀, s₀² I):
+/// log N(d; G μ₀, diag σ² + s₀² G Gᵀ).
+pub fn linear_gaussian_log_evidence(
+    g: &Array2<f64>,
+    d: &Array1<f64>,
+    sigma: &Array1<f64>,
+    mu0: f64,
+    s0: f64,
+) -> f64 {
+    let n = d.len();
+    let mut cov = g.dot(&g.t()) * (s0 * s0);
+    for i in 0..n {
+        cov[[i, i]] += sigma[i] * sigma[i];
+    }
+    let residual = d - &g.dot(&Array1::from_elem(g.ncols(), mu0));
+    let l = cholesky(cov.view()).expect("a covariance");
+    let z = geobayes::core::linalg::solve_lower(l.view(), residual.view());
+    let log_det: f64 = (0..n).map(|i| 2.0 * l[[i, i]].ln()).sum();
+    -0.5 * z.dot(&z) - 0.5 * log_det - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln()
 }
 
 /// Closed-form posterior of d = G m + e, e ~ N(0, diag σ²), m ~ N(μ₀, s₀² I).

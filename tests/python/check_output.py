@@ -92,6 +92,12 @@ stats = xr.open_dataset(path, group="sample_stats")
 if method == "pt":
     tempering = xr.open_dataset(path, group="tempering")
     assert "log_likelihood" in tempering and "betas" in tempering, list(tempering)
+    # The evidence table: one row per estimator, labelled by the `estimator` coordinate.
+    evidence = xr.open_dataset(path, group="evidence")
+    assert list(evidence["estimator"].values) == ["ss", "ti"], evidence["estimator"].values
+    for name in ("log_z", "log_z_error", "information", "ess", "forward_calls", "khat", "reliable", "bound", "note"):
+        assert evidence[name].dims == ("estimator",), (name, evidence[name].dims)
+    assert evidence["reliable"].dtype == np.int8 and np.all(np.isfinite(evidence["log_z"].values))
 assert stats["lp"].dims == ("chain", "draw")
 
 idata = az.from_netcdf(path)

@@ -148,6 +148,7 @@ pub fn validate_with(
     let mut prior = None;
     let mut method = None;
     let mut output = None;
+    let mut evidence = None;
     if mode == Mode::Run {
         if let Some(p) = &problem
             && likelihood == LikelihoodKind::Gaussian
@@ -203,6 +204,9 @@ pub fn validate_with(
                 None
             }
         };
+        evidence = resolved_raw.evidence.as_ref().and_then(|e| {
+            super::method::check_evidence(e, method.as_ref(), prior.as_ref(), &mut issues)
+        });
         output = match &resolved_raw.output {
             Some(o) => Some(check_output(o, &dir, &mut issues)),
             None => {
@@ -256,6 +260,7 @@ pub fn validate_with(
                 .unwrap_or(false),
             devices: resolved_raw.gpu.as_ref().and_then(|g| g.devices.clone()),
         },
+        evidence,
         source: ConfigSource {
             path: config_path.to_path_buf(),
             text: source.to_string(),
@@ -276,6 +281,9 @@ fn with_defaults(raw: &RawConfig) -> RawConfig {
         .get_or_insert(0);
     if let Some(RawProblem::Traveltime2d(t) | RawProblem::Traveltime3d(t)) = &mut r.problem {
         t.forward_refine.get_or_insert(1);
+    }
+    if let Some(e) = &mut r.evidence {
+        e.samples.get_or_insert(super::spec::DEFAULT_EVIDENCE_SAMPLES);
     }
     if let Some(o) = &mut r.output {
         o.checkpoint_every.get_or_insert(0);

@@ -125,8 +125,32 @@ pub trait CheckedMethod: std::fmt::Debug + Send + Sync + 'static {
     }
     /// One line for `geobayes validate` (`20 particles × 4000 iterations`).
     fn describe(&self) -> String;
+    /// What the method's result offers the evidence estimators.
+    fn evidence_inputs(&self) -> EvidenceInputs {
+        EvidenceInputs::default()
+    }
     /// For the registry's `build`, which knows the concrete type.
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// What a method's result holds for the evidence estimators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvidenceInputs {
+    /// The per-β log-likelihood series of a temperature ladder from β = 0 (the prior) to 1
+    /// (`tempering/`): stepping-stone and thermodynamic integration.
+    pub ladder: bool,
+    /// A fitted variational density (`variational/`): importance sampling and the ELBO.
+    pub density: bool,
+}
+
+impl EvidenceInputs {
+    pub fn allows(&self, estimator: Estimator) -> bool {
+        if estimator.needs_ladder() {
+            self.ladder
+        } else {
+            self.density
+        }
+    }
 }
 
 /// The list of methods, given to `validate_with` by `inference` (which owns the methods'
@@ -276,4 +300,46 @@ pub(super) fn check_output(raw: &RawOutput, dir: &Path, issues: &mut Issues) -> 
         checkpoint_every: raw.checkpoint_every.unwrap_or(0),
         progress: raw.progress.unwrap_or(ProgressMode::Auto),
     }
+}
+
+/// Checks the `evidence` block against the method: every estimator must find its input in the
+/// method's result (a ladder for ss/ti, a fitted q for is/elbo), once each.
+pub(super) fn check_evidence(
+    raw: &RawEvidence,
+    method: Option<&MethodSpec>,
+    prior: Option<&PriorSpec>,
+    issues: &mut Issues,
+) -> Option<EvidenceSpec> {
+    let mut ok = issues.check(!raw.estimators.is_empty(), "evidence.estimators", || {
+        "needs at least one estimator: ss or ti (with kind: pt, or rjmcmc with tempering), is or elbo (with kind: vi or boosting_vi)".into()
+    });
+    for (i, e) in raw.estimators.iter().enumerate() {
+        let key = format!("evidence.estimators[{i}]");
+        ok &= issues.check(!raw.estimators[..i].contains(e), &key, || {
+            format!("`{}` is listed twice", e.name())
+        });
+        if let Some(m) = method {
+            ok &= issues.check(m.evidence_inputs().allows(*e), &key, || {
+                let needs = if e.needs_ladder() {
+                    "a temperature ladder (kind: pt, or rjmcmc with tempering)"
+                } else {
+                    "a fitted variational density (kind: vi or boosting_vi)"
+                };
+                format!("`{}` needs {needs}; the {} method has none", e.name(), m.kind())
+            });
+        }
+    }
+    let samples = raw.samples.unwrap_or(DEFAULT_EVIDENCE_SAMPLES);
+    ok &= issues.check(samples >= MIN_EVIDENCE_SAMPLES, "evidence.samples", || {
+        format!("must be ≥ {MIN_EVIDENCE_SAMPLES} (the Pareto fit of PSIS needs a tail; got {samples})")
+    });
+    if let Some(p) = prior {
+        ok &= issues.check(p.smoothing.is_none(), "prior.smoothing", || {
+            "evidence needs a normalised prior, and the smoothing term's normalising constant is not estimated yet: drop `evidence`, or the smoothing".into()
+        });
+    }
+    ok.then(|| EvidenceSpec {
+        estimators: raw.estimators.clone(),
+        samples,
+    })
 }

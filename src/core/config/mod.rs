@@ -20,7 +20,7 @@ use serde_yaml_ng::Value;
 use crate::core::error::{ConfigIssue, Error, Result};
 pub use check::{Issues, Mode, read_values, resolve, validate_with};
 pub use keys::KeyLines;
-pub use method::{CheckedMethod, MethodCatalog, MethodCheck};
+pub use method::{CheckedMethod, EvidenceInputs, MethodCatalog, MethodCheck};
 
 /// Reads a config file, applies `key.path=value` overrides and parses it into the raw structs.
 /// Returns the raw config and the text it was parsed from.

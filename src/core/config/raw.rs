@@ -31,9 +31,58 @@ pub struct RawConfig {
     pub output: Option<RawOutput>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<RawGpu>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<RawEvidence>,
     /// Where each key path is written in the file (for messages).
     #[serde(skip)]
     pub lines: super::KeyLines,
+}
+
+/// `evidence: {estimators: [ss, ti], samples: 4000}`: log-evidence estimates that `run` adds at
+/// the end (`samples`: the proposal samples of importance sampling).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvidence {
+    pub estimators: Vec<Estimator>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
+}
+
+/// The log-evidence estimators (`evidence.estimators`, `geobayes evidence --estimator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimator {
+    /// Stepping-stone over a parallel-tempering ladder.
+    Ss,
+    /// Thermodynamic integration over a parallel-tempering ladder.
+    Ti,
+    /// Importance sampling with the fitted variational density as the proposal (PSIS k̂).
+    Is,
+    /// The evidence lower bound of the fitted variational density (a bound, not an estimate).
+    Elbo,
+}
+
+impl Estimator {
+    pub const ALL: [Estimator; 4] = [Estimator::Ss, Estimator::Ti, Estimator::Is, Estimator::Elbo];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Ss => "ss",
+            Estimator::Ti => "ti",
+            Estimator::Is => "is",
+            Estimator::Elbo => "elbo",
+        }
+    }
+
+    /// The estimator of a name (`ss`, `ti`, `is`, `elbo`).
+    pub fn from_name(name: &str) -> Option<Estimator> {
+        Estimator::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Needs the per-β log-likelihood series of a temperature ladder (else a variational q).
+    pub fn needs_ladder(self) -> bool {
+        matches!(self, Estimator::Ss | Estimator::Ti)
+    }
 }
 
 /// `gpu: {enabled: true, devices: [0, 1]}`: run the physics' CUDA kernels on this node's GPUs

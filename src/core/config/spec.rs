@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use ndarray::{Array1, Array2};
 
-pub use super::method::CheckedMethod;
-pub use super::raw::{LikelihoodKind, ProgressMode};
+pub use super::method::{CheckedMethod, EvidenceInputs};
+pub use super::raw::{Estimator, LikelihoodKind, ProgressMode};
 
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -20,8 +20,23 @@ pub struct RunSpec {
     pub parallel: ParallelSpec,
     pub output: Option<OutputSpec>,
     pub gpu: GpuSpec,
+    /// The log-evidence estimates `run` adds at the end (`evidence:`).
+    pub evidence: Option<EvidenceSpec>,
     pub source: ConfigSource,
 }
+
+/// The checked `evidence` block: estimators in the order given, and the proposal samples of
+/// importance sampling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceSpec {
+    pub estimators: Vec<Estimator>,
+    pub samples: usize,
+}
+
+/// Importance sampling's proposal samples unless `evidence.samples` says otherwise.
+pub const DEFAULT_EVIDENCE_SAMPLES: usize = 4000;
+/// Fewer samples leave too short a tail for the Pareto fit of PSIS.
+pub const MIN_EVIDENCE_SAMPLES: usize = 100;
 
 /// The `gpu` block: off unless `enabled: true`; `devices` limits the usable devices.
 #[derive(Debug, Clone, Default, PartialEq)]

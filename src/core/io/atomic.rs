@@ -42,6 +42,18 @@ where
     result
 }
 
+/// Changes `target` in place through `change` (which receives a temporary copy), atomically as
+/// [`write_atomically`]: a killed process leaves the old file or the changed one.
+pub fn update_atomically<F>(target: &Path, change: F) -> Result<()>
+where
+    F: FnOnce(&Path) -> Result<()>,
+{
+    write_atomically(target, |tmp| {
+        fs::copy(target, tmp).map_err(|e| Error::output(tmp, format!("cannot copy {}: {e}", target.display())))?;
+        change(tmp)
+    })
+}
+
 /// Writes bytes atomically.
 pub fn write_bytes_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(target, |tmp| {

@@ -20,6 +20,8 @@ pub enum Values {
     I8(ArrayD<i8>),
     /// A scalar string (no dimensions).
     Text(String),
+    /// A 1-D array of strings (netCDF-4 `string`): labels along a dimension.
+    Strings(Vec<String>),
 }
 
 impl Values {
@@ -29,6 +31,7 @@ impl Values {
             Values::I64(a) => a.shape().to_vec(),
             Values::I8(a) => a.shape().to_vec(),
             Values::Text(_) => Vec::new(),
+            Values::Strings(v) => vec![v.len()],
         }
     }
 }
@@ -127,6 +130,16 @@ pub fn write_file(
     file.close().map_err(|e| h5err(path, "closing the file", e))
 }
 
+/// Replaces (or adds) one group of an existing file.
+pub fn replace_group(path: &Path, spec: &GroupSpec) -> Result<()> {
+    let file = hdf5::File::open_rw(path).map_err(|e| h5err(path, "cannot open the HDF5 file for writing", e))?;
+    if file.group(&spec.name).is_ok() {
+        file.unlink(&spec.name).map_err(|e| h5err(path, &format!("group {}", spec.name), e))?;
+    }
+    write_group(&file, spec).map_err(|e| h5err(path, &format!("group {}", spec.name), e))?;
+    file.close().map_err(|e| h5err(path, "closing the file", e))
+}
+
 fn write_group(file: &hdf5::File, spec: &GroupSpec) -> hdf5::Result<()> {
     let group = file
         .create_group_builder()
@@ -219,6 +232,15 @@ fn write_values(group: &hdf5::Group, name: &str, values: &Values) -> hdf5::Resul
                 .shape(())
                 .create(name)?;
             ds.write_scalar(&to_varlen(s))?;
+            Ok(ds)
+        }
+        Values::Strings(v) => {
+            let ds = group
+                .new_dataset::<VarLenUnicode>()
+                .shape(v.len())
+                .create(name)?;
+            let values: ndarray::Array1<VarLenUnicode> = v.iter().map(|s| to_varlen(s)).collect();
+            ds.write(values.view())?;
             Ok(ds)
         }
     }
@@ -335,12 +357,42 @@ impl H5Reader {
             .map_err(|e| h5err(&self.path, dataset_path, e))
     }
 
+    /// A 1-D array of strings.
+    pub fn strings(&self, dataset_path: &str) -> Result<Vec<String>> {
+        self.file
+            .dataset(dataset_path)
+            .and_then(|d| d.read_1d::<VarLenUnicode>())
+            .map(|a| a.iter().map(|s| s.as_str().to_string()).collect())
+            .map_err(|e| h5err(&self.path, dataset_path, e))
+    }
+
     /// A root attribute, whatever its type, as an `AttrValue`.
     pub fn root_attr(&self, name: &str) -> Result<AttrValue> {
         let attr = self
             .file
             .attr(name)
             .map_err(|e| h5err(&self.path, name, e))?;
+        self.attr_value(&attr, name)
+    }
+
+    /// The attributes of `group` (name and value), in creation order.
+    pub fn group_attrs(&self, group: &str) -> Result<Vec<(String, AttrValue)>> {
+        let g = self
+            .file
+            .group(group)
+            .map_err(|e| h5err(&self.path, group, e))?;
+        let names = g.attr_names().map_err(|e| h5err(&self.path, group, e))?;
+        names
+            .iter()
+            .map(|name| {
+                let what = format!("{group}/@{name}");
+                let attr = g.attr(name).map_err(|e| h5err(&self.path, &what, e))?;
+                Ok((name.clone(), self.attr_value(&attr, &what)?))
+            })
+            .collect()
+    }
+
+    fn attr_value(&self, attr: &hdf5::Attribute, what: &str) -> Result<AttrValue> {
         if let Ok(s) = attr.read_scalar::<VarLenUnicode>() {
             return Ok(AttrValue::Text(s.as_str().to_string()));
         }
@@ -350,11 +402,11 @@ impl H5Reader {
             return attr
                 .read_scalar::<i64>()
                 .map(AttrValue::Int)
-                .map_err(|e| h5err(&self.path, name, e));
+                .map_err(|e| h5err(&self.path, what, e));
         }
         attr.read_scalar::<f64>()
             .map(AttrValue::Float)
-            .map_err(|e| h5err(&self.path, name, e))
+            .map_err(|e| h5err(&self.path, what, e))
     }
 
     pub fn root_text(&self, name: &str) -> Result<String> {

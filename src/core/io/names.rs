@@ -109,8 +109,19 @@ pub mod var {
     pub const COMPONENT: &str = "component";
     /// Mixture weights of a mixture of flows (`variational/weights`).
     pub const WEIGHTS: &str = "weights";
+    /// `estimate` or `lower_bound` (the ELBO).
+    pub const BOUND: &str = "bound";
     pub const LOG_Z: &str = "log_z";
     pub const LOG_Z_ERROR: &str = "log_z_error";
+    /// The information H = E_post[log p(d|m)] − log Z (nats).
+    pub const INFORMATION: &str = "information";
+    pub const ESS: &str = "ess";
+    pub const KHAT: &str = "khat";
+    pub const RELIABLE: &str = "reliable";
+    /// Thermodynamic integration's discretisation error (included in its log_z_error).
+    pub const DISCRETISATION_ERROR: &str = "discretisation_error";
+    /// Why a row is not reliable (empty when it is).
+    pub const NOTE: &str = "note";
 }
 
 pub mod attr {
@@ -120,6 +131,8 @@ pub mod attr {
     pub const N_RANKS: &str = "n_ranks";
     pub const SEED: &str = "seed";
     pub const CONFIG_HASH: &str = "config_hash";
+    /// The config file of the run (absolute path).
+    pub const CONFIG_PATH: &str = "config_path";
     pub const STATUS: &str = "status";
     pub const NAME: &str = "name";
     pub const METHOD: &str = "method";

@@ -51,6 +51,9 @@ pub struct Provenance {
     /// The resolved configuration (defaults filled in) and the text the user wrote.
     pub config_resolved: String,
     pub config_source: String,
+    /// The config file the run read (absolute): its directory resolves the files the config
+    /// names when a later command (`evidence`) rebuilds the posterior.
+    pub config_path: String,
 }
 
 /// Per-iteration traces (`diagnostics/*`), one column per [`Trace`] that any iteration
@@ -126,6 +129,40 @@ pub struct KeptGroup {
     pub arrays: Vec<(String, ArrayD<f64>)>,
 }
 
+impl KeptGroup {
+    pub fn array(&self, name: &str) -> Option<&ArrayD<f64>> {
+        self.arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a)
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&AttrValue> {
+        self.attrs.iter().find(|(n, _)| n == name).map(|(_, a)| a)
+    }
+}
+
+/// One row of the evidence table (`evidence/`): an estimator's log Z with its standard error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceRow {
+    /// `ss`, `ti`, `is`, `elbo`.
+    pub estimator: String,
+    /// A lower bound (the ELBO), not an estimate.
+    pub lower_bound: bool,
+    pub log_z: f64,
+    pub log_z_error: f64,
+    /// H = E_post[log L] − log Z in nats (NaN where the estimator does not give it).
+    pub information: f64,
+    /// Effective sample size of the estimate.
+    pub ess: f64,
+    /// Forward solves behind the estimate: the run's and the estimator's own.
+    pub forward_calls: u64,
+    /// Pareto k̂ of the importance weights (for ss the worst rung; NaN for ti and elbo).
+    pub khat: f64,
+    pub reliable: bool,
+    /// TI's discretisation error (NaN for the others).
+    pub discretisation_error: f64,
+    /// Why the row is not reliable, or what it is (empty otherwise).
+    pub note: String,
+}
+
 /// Per-parameter summaries in physical units.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -153,8 +190,8 @@ pub struct RunRecord {
     pub chain_stats: Vec<(&'static str, Array1<f64>)>,
     /// Groups the method keeps (`variational/`, ...).
     pub kept: Vec<KeptGroup>,
-    /// Log-evidence estimates: (estimator, log Z, its standard error).
-    pub evidence: Vec<(String, f64, f64)>,
+    /// The evidence table, one row per estimator.
+    pub evidence: Vec<EvidenceRow>,
     /// Observed data and σ, when the run has a likelihood.
     pub observed: Option<(Array1<f64>, Array1<f64>)>,
     /// Predicted data at the posterior mean.
@@ -197,6 +234,50 @@ fn array_group(name: &str, arrays: &[(String, ArrayD<f64>)]) -> GroupSpec {
     g
 }
 
+/// The `evidence/` group: one row per estimator along the `estimator` dimension.
+pub fn evidence_group(rows: &[EvidenceRow]) -> GroupSpec {
+    let column = |f: &dyn Fn(&EvidenceRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
+    let names: Vec<String> = rows.iter().map(|r| r.estimator.clone()).collect();
+    let dims = [dim::ESTIMATOR];
+    GroupSpec::new(group::EVIDENCE)
+        .attr(attr::ESTIMATORS, text(&names.join(" ")))
+        .coord(dim::ESTIMATOR, Values::Strings(names))
+        .var(Variable::new(
+            var::BOUND,
+            &dims,
+            Values::Strings(
+                rows.iter()
+                    .map(|r| if r.lower_bound { "lower_bound" } else { "estimate" }.to_string())
+                    .collect(),
+            ),
+        ))
+        .var(Variable::new(var::LOG_Z, &dims, column(&|r| r.log_z)))
+        .var(Variable::new(var::LOG_Z_ERROR, &dims, column(&|r| r.log_z_error)))
+        .var(Variable::new(var::INFORMATION, &dims, column(&|r| r.information)))
+        .var(Variable::new(var::ESS, &dims, column(&|r| r.ess)))
+        .var(Variable::new(
+            attr::FORWARD_CALLS,
+            &dims,
+            Values::I64(rows.iter().map(|r| r.forward_calls as i64).collect::<Array1<i64>>().into_dyn()),
+        ))
+        .var(Variable::new(var::KHAT, &dims, column(&|r| r.khat)))
+        .var(Variable::new(
+            var::RELIABLE,
+            &dims,
+            Values::I8(rows.iter().map(|r| i8::from(r.reliable)).collect::<Array1<i8>>().into_dyn()),
+        ))
+        .var(Variable::new(
+            var::DISCRETISATION_ERROR,
+            &dims,
+            column(&|r| r.discretisation_error),
+        ))
+        .var(Variable::new(
+            var::NOTE,
+            &dims,
+            Values::Strings(rows.iter().map(|r| r.note.clone()).collect()),
+        ))
+}
+
 impl RunRecord {
     fn root_attrs(&self) -> Vec<(String, AttrValue)> {
         let p = &self.provenance;
@@ -215,6 +296,7 @@ impl RunRecord {
             (attr::N_RANKS.into(), AttrValue::Int(p.n_ranks as i64)),
             (attr::SEED.into(), text(&p.seed.to_string())),
             (attr::CONFIG_HASH.into(), text(&p.config_hash)),
+            (attr::CONFIG_PATH.into(), text(&p.config_path)),
             (attr::N_MEMBERS.into(), AttrValue::Int(p.n_members as i64)),
             (attr::ITERATIONS.into(), AttrValue::Int(p.iterations as i64)),
             (
@@ -347,24 +429,7 @@ impl RunRecord {
         );
 
         if !self.evidence.is_empty() {
-            let names: Vec<&str> = self.evidence.iter().map(|(n, ..)| n.as_str()).collect();
-            let column = |k: usize| {
-                Array1::from_iter(self.evidence.iter().map(|e| if k == 0 { e.1 } else { e.2 }))
-            };
-            groups.push(
-                GroupSpec::new(group::EVIDENCE)
-                    .attr(attr::ESTIMATORS, text(&names.join(" ")))
-                    .var(Variable::new(
-                        var::LOG_Z,
-                        &[dim::ESTIMATOR],
-                        f64_values(&column(0)),
-                    ))
-                    .var(Variable::new(
-                        var::LOG_Z_ERROR,
-                        &[dim::ESTIMATOR],
-                        f64_values(&column(1)),
-                    )),
-            );
+            groups.push(evidence_group(&self.evidence));
         }
 
         for kept in &self.kept {

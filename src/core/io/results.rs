@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::hdf5_util::{AttrValue, H5Reader};
 use super::names::{Trace, attr, group, var};
-use super::output::History;
+use super::output::{EvidenceRow, History, KeptGroup};
 use crate::core::error::{Error, Result};
 use crate::core::state::MethodState;
 
@@ -36,11 +36,8 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         .map_err(|e| Error::input(path, format!("checkpoint without next_iteration ({e})")))?
         as usize;
     let mut state = MethodState::new();
-    for name in file.dataset_names(group::CHECKPOINT)? {
-        if name.contains("_dim_") {
-            continue; // dimension scales
-        }
-        state.put(&name, file.f64(&format!("{}/{name}", group::CHECKPOINT))?);
+    for (name, values) in group_arrays(&file, group::CHECKPOINT)? {
+        state.put(&name, values);
     }
     let mut columns = Vec::new();
     if file.has_group(group::DIAGNOSTICS) {
@@ -58,6 +55,68 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         state,
         history,
     })
+}
+
+/// The f64 arrays of a group written by `array_group` (its dimension scales `*_dim_k` left out).
+fn group_arrays(file: &H5Reader, name: &str) -> Result<Vec<(String, ndarray::ArrayD<f64>)>> {
+    file.dataset_names(name)?
+        .into_iter()
+        .filter(|n| !n.contains("_dim_"))
+        .map(|n| {
+            let values = file.f64(&format!("{name}/{n}"))?;
+            Ok((n, values))
+        })
+        .collect()
+}
+
+/// A group a method kept (`tempering/`, `variational/`, ...) read back, or `None` when the
+/// file has none.
+pub fn read_kept_group(file: &H5Reader, name: &'static str) -> Result<Option<KeptGroup>> {
+    if !file.has_group(name) {
+        return Ok(None);
+    }
+    Ok(Some(KeptGroup {
+        name,
+        attrs: file.group_attrs(name)?,
+        arrays: group_arrays(file, name)?,
+    }))
+}
+
+/// The rows of a result's `evidence/` table (none when it has no table).
+pub fn read_evidence_rows(file: &H5Reader) -> Result<Vec<EvidenceRow>> {
+    if !file.has_group(group::EVIDENCE) {
+        return Ok(Vec::new());
+    }
+    let at = |name: &str| format!("{}/{name}", group::EVIDENCE);
+    let names = file.strings(&at(super::names::dim::ESTIMATOR))?;
+    let column = |name: &str| -> Result<Vec<f64>> { Ok(file.f64(&at(name))?.iter().copied().collect()) };
+    let (log_z, error, information, ess, khat, discretisation) = (
+        column(var::LOG_Z)?,
+        column(var::LOG_Z_ERROR)?,
+        column(var::INFORMATION)?,
+        column(var::ESS)?,
+        column(var::KHAT)?,
+        column(var::DISCRETISATION_ERROR)?,
+    );
+    let calls = file.i64(&at(attr::FORWARD_CALLS))?;
+    let reliable = file.i8(&at(var::RELIABLE))?;
+    let bound = file.strings(&at(var::BOUND))?;
+    let note = file.strings(&at(var::NOTE))?;
+    Ok((0..names.len())
+        .map(|k| EvidenceRow {
+            estimator: names[k].clone(),
+            lower_bound: bound[k] == "lower_bound",
+            log_z: log_z[k],
+            log_z_error: error[k],
+            information: information[k],
+            ess: ess[k],
+            forward_calls: calls[k] as u64,
+            khat: khat[k],
+            reliable: reliable[k] != 0,
+            discretisation_error: discretisation[k],
+            note: note[k].clone(),
+        })
+        .collect())
 }
 
 /// A root attribute as display text.

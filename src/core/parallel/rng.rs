@@ -26,6 +26,8 @@ pub enum Purpose {
     Swap,
     /// The accept uniform of a Metropolis step of a whole ensemble (member 0, per iteration).
     Accept,
+    /// The proposal samples of an importance-sampling evidence estimate (member = sample).
+    Evidence,
 }
 
 impl Purpose {
@@ -40,6 +42,7 @@ impl Purpose {
             Purpose::Draw => 6,
             Purpose::Swap => 7,
             Purpose::Accept => 8,
+            Purpose::Evidence => 9,
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::MethodCheck;
-use crate::core::config::spec::{CheckedMethod, MembersSpec};
+use crate::core::config::spec::{CheckedMethod, EvidenceInputs, MembersSpec};
 use crate::inference::methods::vi;
 use crate::inference::{Method, MethodConfig};
 
@@ -37,6 +37,9 @@ impl CheckedMethod for Spec {
     }
     fn describe(&self) -> String {
         format!("{} components of {}", self.components, self.fit.describe())
+    }
+    fn evidence_inputs(&self) -> EvidenceInputs {
+        EvidenceInputs { ladder: false, density: true }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

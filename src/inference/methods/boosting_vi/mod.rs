@@ -38,7 +38,7 @@ use crate::inference::flows::{Flow, standard_normal_log_density};
 use crate::inference::methods::vi::initial_params;
 use crate::inference::optim::Optimizer;
 use crate::inference::variational::{
-    BLOCK, QDraws, anneal_beta, draw_from_q, placed_params, standard_normal, tempered_gradient,
+    BLOCK, QDraws, anneal_beta, draw_from_q, pick, placed_params, standard_normal, tempered_gradient,
     tempered_log_prob, variational_group,
 };
 use crate::inference::{
@@ -76,17 +76,6 @@ fn sigmoid(a: f64) -> f64 {
     1.0 / (1.0 + (-a).exp())
 }
 
-/// The component whose cumulative weight first exceeds u ∈ [0, 1).
-fn pick(weights: &[f64], u: f64) -> usize {
-    let mut acc = 0.0;
-    for (j, w) in weights.iter().enumerate() {
-        acc += w;
-        if u < acc {
-            return j;
-        }
-    }
-    weights.len() - 1
-}
 
 impl BoostingVi {
     pub fn new(spec: Spec, dim: usize) -> Self {

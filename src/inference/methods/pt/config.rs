@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::config::MethodCheck;
 use crate::core::config::raw::{RawInit, default_max_failed_fraction};
-use crate::core::config::spec::{CheckedMethod, FailureCount, MembersSpec};
+use crate::core::config::spec::{CheckedMethod, EvidenceInputs, FailureCount, MembersSpec};
 use crate::inference::mcmc::{Adaptation, ProposalKeys, check_chain_lengths, one};
 use crate::inference::tempering::{ScheduleKeys, TemperingKeys, TemperingSpec};
 use crate::inference::{Method, MethodConfig};
@@ -79,6 +79,9 @@ impl CheckedMethod for Spec {
             "{} ladders × {} temperatures ({ladder}, swaps every {}), {} iterations ({} burn-in, thin {})",
             t.chains, t.n_temperatures, t.swap_every, self.iterations, self.burn_in, self.thin
         )
+    }
+    fn evidence_inputs(&self) -> EvidenceInputs {
+        EvidenceInputs { ladder: true, density: false }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::config::MethodCheck;
 use crate::core::config::raw::default_max_failed_fraction;
 use crate::core::config::spec::{
-    CheckedMethod, FailureCount, GridSpec, InitSpec, Marginals, MembersSpec,
+    CheckedMethod, EvidenceInputs, FailureCount, GridSpec, InitSpec, Marginals, MembersSpec,
 };
 use crate::inference::mcmc::{check_chain_lengths, one};
 use crate::inference::tempering::{TemperingKeys, TemperingSpec};
@@ -138,6 +138,9 @@ impl CheckedMethod for Spec {
             "{} chains{ladder} × {} iterations ({} burn-in, thin {}), {}–{} cells",
             self.members.n, self.iterations, self.burn_in, self.thin, self.k_min, self.k_max
         )
+    }
+    fn evidence_inputs(&self) -> EvidenceInputs {
+        EvidenceInputs { ladder: self.tempering.is_some(), density: false }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ndarray::Array1;
 
 use crate::core::config::raw::{FileRef, InitKind, RawValues, default_max_failed_fraction};
-use crate::core::config::spec::{CheckedMethod, InitSpec, Marginals, MembersSpec};
+use crate::core::config::spec::{CheckedMethod, EvidenceInputs, InitSpec, Marginals, MembersSpec};
 use crate::core::config::{MethodCheck, read_values};
 use crate::core::io::hdf5_util::H5Reader;
 use crate::core::io::names::group;
@@ -142,6 +142,9 @@ impl CheckedMethod for Spec {
             self.iterations,
             self.draws
         )
+    }
+    fn evidence_inputs(&self) -> EvidenceInputs {
+        EvidenceInputs { ladder: false, density: true }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -1,0 +1,170 @@
+//! `geobayes evidence RESULT.h5`: the log-evidence estimates a finished result allows
+//! (stepping-stone and thermodynamic integration from its temperature ladder, importance
+//! sampling and the ELBO from its fitted q), added to its `evidence/` table (rows of other
+//! estimators kept) atomically, and printed. Importance sampling rebuilds the posterior from the
+//! config the run recorded and evaluates its proposal samples over the ranks.
+
+use std::path::{Path, PathBuf};
+
+use crate::core::config::spec::{Estimator, EvidenceSpec, MIN_EVIDENCE_SAMPLES};
+use crate::core::config::{self, Mode};
+use crate::core::error::{Error, Result};
+use crate::core::io::hdf5_util::{AttrValue, H5Reader};
+use crate::core::io::names::{attr, group, var};
+use crate::core::io::output::{EvidenceRow, evidence_group};
+use crate::core::io::results::{read_evidence_rows, read_kept_group};
+use crate::core::parallel::{Comm, Par};
+use crate::inference::RunContext;
+use crate::inference::evidence::{EvidenceInput, estimate};
+use crate::posterior::Posterior;
+
+pub(super) fn evidence(
+    file: &Path,
+    requested: &[Estimator],
+    samples: usize,
+    comm: &dyn Comm,
+) -> Result<Vec<EvidenceRow>> {
+    let reader = H5Reader::open(file)?;
+    let status = reader.root_text(attr::STATUS)?;
+    if status != "complete" {
+        return Err(Error::input(
+            file,
+            format!(
+                "status is `{status}`: the evidence needs a complete result (finish the run with --resume)"
+            ),
+        ));
+    }
+    let kept: Vec<_> = [group::TEMPERING, group::VARIATIONAL]
+        .into_iter()
+        .map(|g| read_kept_group(&reader, g))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let has = |g: &str| kept.iter().any(|k| k.name == g);
+    let estimators: Vec<Estimator> = if requested.is_empty() {
+        Estimator::ALL
+            .into_iter()
+            .filter(|e| {
+                has(if e.needs_ladder() {
+                    group::TEMPERING
+                } else {
+                    group::VARIATIONAL
+                })
+            })
+            .collect()
+    } else {
+        requested.to_vec()
+    };
+    if estimators.is_empty() {
+        return Err(Error::input(
+            file,
+            "the result has neither a temperature ladder (tempering/: kind pt, or rjmcmc with tempering) nor a fitted variational density (variational/: kind vi or boosting_vi): no evidence estimator applies",
+        ));
+    }
+    for e in &estimators {
+        let (needs, what) = if e.needs_ladder() {
+            (
+                group::TEMPERING,
+                "a temperature ladder (kind: pt, or rjmcmc with tempering)",
+            )
+        } else {
+            (
+                group::VARIATIONAL,
+                "a fitted variational density (kind: vi or boosting_vi)",
+            )
+        };
+        if !has(needs) {
+            return Err(Error::input(
+                file,
+                format!(
+                    "--estimator {} needs {what}; the result has no {needs}/ group",
+                    e.name()
+                ),
+            ));
+        }
+    }
+    if samples < MIN_EVIDENCE_SAMPLES {
+        return Err(Error::Usage(format!(
+            "--samples must be ≥ {MIN_EVIDENCE_SAMPLES} (the Pareto fit of PSIS needs a tail; got {samples})"
+        )));
+    }
+    let config_path = match reader.root_attr(attr::CONFIG_PATH) {
+        Ok(AttrValue::Text(p)) => PathBuf::from(p),
+        _ => {
+            return Err(Error::input(
+                file,
+                "the result does not record its config file (written by an older geobayes): run it again",
+            ));
+        }
+    };
+    let text = reader.text(&format!("{}/{}", group::PROVENANCE, var::CONFIG))?;
+    let raw = config::parse(&text).map_err(|issue| Error::Config {
+        file: config_path.clone(),
+        issues: vec![issue],
+    })?;
+    let spec = crate::inference::validate(&raw, &config_path, &text, Mode::Run)?;
+    let posterior = Posterior::from_spec_on(&spec, None)?;
+    let ctx = RunContext::new(
+        &posterior,
+        comm,
+        Par::Rayon,
+        spec.seed,
+        ndarray::Array2::zeros((0, 0)),
+    );
+    let run_forward_calls = match reader.root_attr(attr::FORWARD_CALLS) {
+        Ok(AttrValue::Int(n)) => n as u64,
+        _ => 0,
+    };
+    let input = EvidenceInput {
+        kept: &kept,
+        file,
+        run_forward_calls,
+        shape: &spec.problem.axes_shape(),
+    };
+    let rows = estimate(
+        &EvidenceSpec {
+            estimators,
+            samples,
+        },
+        &input,
+        &ctx,
+    )?;
+    let mut table = read_evidence_rows(&reader)?;
+    drop(reader);
+    table.retain(|old| !rows.iter().any(|new| new.estimator == old.estimator));
+    table.extend(rows.iter().cloned());
+    if comm.is_root() {
+        crate::core::io::atomic::update_atomically(file, |tmp| {
+            crate::core::io::hdf5_util::replace_group(tmp, &evidence_group(&table))
+        })?;
+    }
+    Ok(rows)
+}
+
+/// The evidence rows as a table for the terminal.
+pub(super) fn format_rows(rows: &[EvidenceRow]) -> String {
+    let mut text = format!(
+        "{:<6} {:>12} {:>10} {:>9} {:>9} {:>7} {:>12}  note\n",
+        "", "log Z", "± error", "H", "ESS", "k̂", "forward"
+    );
+    for r in rows {
+        let label = if r.reliable || r.lower_bound {
+            ""
+        } else {
+            "UNRELIABLE: "
+        };
+        text.push_str(&format!(
+            "{:<6} {:>12.4} {:>10.4} {:>9.3} {:>9.0} {:>7.3} {:>12}  {label}{}\n",
+            r.estimator,
+            r.log_z,
+            r.log_z_error,
+            r.information,
+            r.ess,
+            r.khat,
+            r.forward_calls,
+            r.note
+        ));
+    }
+    text
+}

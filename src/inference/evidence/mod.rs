@@ -1,0 +1,170 @@
+//! Log-evidence estimates with error bars from what a method's result keeps: stepping-stone
+//! and thermodynamic integration from a temperature ladder (`tempering/`), importance sampling
+//! with the fitted variational density as the proposal and the ELBO from `variational/`. Each
+//! estimator returns log Z, its standard error, the information H, an effective sample size,
+//! and says when it is not to be trusted; [`estimate`] turns them into the rows of the
+//! `evidence/` table, for `run` (with `evidence:` in the config) and for `geobayes evidence`.
+//! The plain harmonic mean is not offered: its variance is infinite for most posteriors.
+//!
+//! log Z is of the normalised prior and likelihood (the priors' and the Gaussian likelihood's
+//! constants are exact), so estimates are comparable across priors.
+
+pub mod importance;
+pub mod psis;
+pub mod tempered;
+
+use std::path::Path;
+
+use crate::core::config::spec::{Estimator, EvidenceSpec};
+use crate::core::error::{Error, Result};
+use crate::core::io::names::{group, var};
+use crate::inference::variational::FittedQ;
+use crate::inference::{EvidenceRow, KeptGroup, RunContext};
+use crate::posterior::LogDensity;
+use tempered::Ladder;
+
+/// What an estimator found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    pub log_z: f64,
+    /// The standard error of log Z (for TI including its discretisation error).
+    pub error: f64,
+    /// H = E_post[log L] − log Z (NaN where the estimator does not give it).
+    pub information: f64,
+    pub ess: f64,
+    /// Pareto k̂ of the importance weights (NaN where there are none).
+    pub khat: f64,
+    pub discretisation_error: f64,
+    /// Why the estimate is not to be trusted (or, for the ELBO, that it is a bound).
+    pub note: Option<String>,
+}
+
+impl Estimate {
+    fn row(self, estimator: Estimator, forward_calls: u64) -> EvidenceRow {
+        let lower_bound = estimator == Estimator::Elbo;
+        EvidenceRow {
+            estimator: estimator.name().to_string(),
+            lower_bound,
+            log_z: self.log_z,
+            log_z_error: self.error,
+            information: self.information,
+            ess: self.ess,
+            forward_calls,
+            khat: self.khat,
+            reliable: self.note.is_none() && !lower_bound,
+            discretisation_error: self.discretisation_error,
+            note: self.note.unwrap_or_default(),
+        }
+    }
+}
+
+/// What the estimators read from a result: its kept groups, where they came from, and the
+/// forward solves of the run that made them.
+pub struct EvidenceInput<'a> {
+    pub kept: &'a [KeptGroup],
+    pub file: &'a Path,
+    pub run_forward_calls: u64,
+    /// The problem's grid shape (for a banded flow).
+    pub shape: &'a [usize],
+}
+
+/// The evidence rows of `spec`'s estimators, in their order. Importance sampling evaluates its
+/// samples over the ranks of `ctx` (every rank calls this).
+pub fn estimate(
+    spec: &EvidenceSpec,
+    input: &EvidenceInput,
+    ctx: &RunContext,
+) -> Result<Vec<EvidenceRow>> {
+    let find = |name: &str| input.kept.iter().find(|g| g.name == name);
+    let mut rows = Vec::with_capacity(spec.estimators.len());
+    let mut weights = None;
+    for &estimator in &spec.estimators {
+        let row = if estimator.needs_ladder() {
+            let group = find(group::TEMPERING).ok_or_else(|| {
+                missing(
+                    input.file,
+                    estimator,
+                    "tempering/",
+                    "a temperature ladder (kind: pt, or rjmcmc with tempering)",
+                )
+            })?;
+            let (betas, ll) = ladder_arrays(group, input.file)?;
+            let ladder = Ladder {
+                betas: &betas,
+                ll: ll.view(),
+            };
+            let e = match estimator {
+                Estimator::Ss => tempered::stepping_stone(&ladder),
+                _ => tempered::thermodynamic(&ladder),
+            };
+            e.row(estimator, input.run_forward_calls)
+        } else {
+            if weights.is_none() {
+                let group = find(group::VARIATIONAL).ok_or_else(|| {
+                    missing(
+                        input.file,
+                        estimator,
+                        "variational/",
+                        "a fitted variational density (kind: vi or boosting_vi)",
+                    )
+                })?;
+                let q = FittedQ::from_group(group, ctx.posterior().dim(), input.shape, input.file)?;
+                let before = ctx.solve_counts().0;
+                let w = importance::sample_weights(ctx, &q, spec.samples)?;
+                weights = Some((w, ctx.solve_counts().0 - before));
+            }
+            let (w, calls) = weights.as_ref().expect("sampled above");
+            let e = match estimator {
+                Estimator::Is => importance::importance_sampling(w),
+                _ => importance::elbo(w),
+            };
+            e.row(estimator, input.run_forward_calls + calls)
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn missing(file: &Path, estimator: Estimator, group: &str, needs: &str) -> Error {
+    Error::input(
+        file,
+        format!(
+            "`{}` needs {needs}; the result has no {group} group",
+            estimator.name()
+        ),
+    )
+}
+
+/// The ladder β and the per-β log-likelihood series (β, chain, draw) of a `tempering/` group.
+fn ladder_arrays(group: &KeptGroup, file: &Path) -> Result<(Vec<f64>, ndarray::Array3<f64>)> {
+    let bad = |what: &str| Error::input(file, format!("tempering/: {what}"));
+    let betas: Vec<f64> = group
+        .array(var::BETAS)
+        .ok_or_else(|| bad("no betas"))?
+        .iter()
+        .copied()
+        .collect();
+    let ll = group
+        .array(var::LOG_LIKELIHOOD)
+        .ok_or_else(|| bad("no log_likelihood"))?
+        .clone()
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|_| bad("log_likelihood is not (beta, chain, draw)"))?;
+    let increasing = betas.windows(2).all(|w| w[0] < w[1]);
+    if betas.len() < 2
+        || betas[0] != 0.0
+        || betas[betas.len() - 1] != 1.0
+        || !increasing
+        || ll.dim().0 != betas.len()
+    {
+        return Err(bad(
+            "the ladder must rise from β = 0 to 1 with one series per β",
+        ));
+    }
+    if ll.dim().2 < 2 {
+        return Err(bad(
+            "fewer than 2 draws per chain after burn-in: nothing to estimate from",
+        ));
+    }
+    Ok((betas, ll))
+}
