@@ -83,6 +83,14 @@ output: {path: out.h5}
     .to_string()
 }
 
+/// A valid `hypotheses:` config: [`pt_case`] under two Gaussian priors.
+fn hypotheses_case(dir: &Path) -> String {
+    pt_case(dir).replace(
+        "prior: {kind: gaussian, mean: 0.0, std: 1.0}\n",
+        "hypotheses:\n  - {name: wide, prior: {kind: gaussian, mean: 0.0, std: 1.0}}\n  - {name: narrow, prior: {kind: gaussian, mean: 0.0, std: 0.3}}\nevidence: {estimators: [ss]}\n",
+    )
+}
+
 /// A valid RJ-McMC config on the analytic target of [`pt_case`], given a grid.
 fn rj_case(dir: &Path) -> String {
     pt_case(dir)
@@ -578,6 +586,42 @@ fn cases() -> Vec<Case> {
                 .replace("output:", "evidence: {estimators: [ss]}\noutput:"),
             args: &[],
             expect: "prior.smoothing: evidence needs a normalised prior",
+        },
+        Case {
+            name: "a hypothesis without a name",
+            setup: |d| hypotheses_case(d).replace("  - {name: narrow, prior:", "  - {prior:"),
+            args: &[],
+            expect: "missing field `name`",
+        },
+        Case {
+            name: "two hypotheses of one name",
+            setup: |d| hypotheses_case(d).replace("name: narrow", "name: wide"),
+            args: &[],
+            expect: "hypotheses[1].name: `wide` is used twice",
+        },
+        Case {
+            name: "hypotheses together with a prior",
+            setup: |d| hypotheses_case(d).replace("hypotheses:", "prior: {kind: gaussian, mean: 0.0, std: 1.0}\nhypotheses:"),
+            args: &[],
+            expect: "prior: a config with `hypotheses` gives each hypothesis its own prior",
+        },
+        Case {
+            name: "a hypothesis's prior is wrong",
+            setup: |d| hypotheses_case(d).replace("std: 0.3}", "std: -0.3}"),
+            args: &[],
+            expect: "hypotheses[1].prior.std: must be > 0",
+        },
+        Case {
+            name: "hypotheses without an evidence estimator",
+            setup: |d| hypotheses_case(d).replace("evidence: {estimators: [ss]}\n", ""),
+            args: &[],
+            expect: "evidence: hypotheses are ranked by their evidence",
+        },
+        Case {
+            name: "an unknown hypothesis",
+            setup: hypotheses_case,
+            args: &["--hypothesis", "medium"],
+            expect: "--hypothesis medium: the config's hypotheses are wide, narrow",
         },
         Case {
             name: "kernel.value without the diagonal kernel",

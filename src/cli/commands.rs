@@ -22,58 +22,41 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             resume,
             overwrite,
             overrides,
+            hypothesis,
         } => {
             let spec = load(&config, &overrides, Mode::Run)?;
-            let device = open_gpu(&spec, comm.is_root())?;
-            let output = &spec.output.as_ref().expect("validated for run").path;
-            if !resume && !overwrite && output.exists() {
-                return Err(Error::Usage(format!(
-                    "{}: the result file exists; use --resume to continue its checkpoint or --overwrite to replace it",
-                    output.display()
-                ))
-                .into());
-            }
-            if resume && !output.exists() {
-                return Err(Error::input(
-                    output,
-                    "no result file to resume from (run without --resume first)",
-                )
-                .into());
-            }
-            if spec.parallel.threads > 0 {
-                // Before any parallel work; the pool is global to the process (one rank).
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(spec.parallel.threads)
-                    .build_global()
-                    .map_err(|e| {
-                        Error::Run(format!(
-                            "cannot start {} threads (parallel.threads): {e}",
-                            spec.parallel.threads
-                        ))
-                    })?;
-            }
-            let outcome =
-                run(&spec, comm, RunOptions { resume, device }).map_err(|error| Failure {
-                    error,
-                    phase: Phase::Run,
-                })?;
-            if comm.is_root() {
-                eprintln!(
-                    "wrote {} ({} iterations, {:.1} s on {} rank{})",
-                    outcome.output.display(),
-                    outcome.iterations,
-                    outcome.wall_seconds,
-                    comm.size(),
-                    if comm.size() == 1 { "" } else { "s" }
-                );
-            }
-            Ok(())
+            let spec = match (hypothesis, spec.hypotheses.is_empty()) {
+                (None, _) => spec,
+                (Some(name), false) => match spec.hypotheses.iter().find(|h| h.name == name) {
+                    Some(h) => h.spec.clone(),
+                    None => {
+                        let names: Vec<&str> = spec.hypotheses.iter().map(|h| h.name.as_str()).collect();
+                        return Err(Error::Usage(format!("--hypothesis {name}: the config's hypotheses are {}", names.join(", "))).into());
+                    }
+                },
+                (Some(name), true) => {
+                    return Err(Error::Usage(format!("--hypothesis {name}: {} has no `hypotheses`", config.display())).into());
+                }
+            };
+            run_command(&spec, comm, resume, overwrite)
         }
         Command::Evidence {
             file,
+            combine,
+            out,
             estimators,
             samples,
         } => {
+            if !combine.is_empty() {
+                let out = out.expect("clap requires --out with --combine");
+                let (rows, fingerprint) = crate::driver::hypotheses::combine(&combine)?;
+                if comm.is_root() {
+                    crate::driver::hypotheses::write_table(&out, "combined", &rows, &fingerprint)?;
+                    print!("{}", super::evidence::format_hypotheses(&rows));
+                }
+                return Ok(());
+            }
+            let file = file.expect("clap requires a file without --combine");
             let rows = super::evidence::evidence(&file, &estimators, samples, comm)?;
             if comm.is_root() {
                 print!("{}", super::evidence::format_rows(&rows));
@@ -166,6 +149,56 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             Ok(())
         }
     }
+}
+
+/// `run` of one config: its result (or, for a `hypotheses:` config, every hypothesis's result
+/// and their evidence table), refusing to overwrite without --overwrite.
+fn run_command(spec: &RunSpec, comm: &dyn Comm, resume: bool, overwrite: bool) -> Result<(), Failure> {
+    let device = open_gpu(spec, comm.is_root())?;
+    let mut outputs = vec![&spec.output.as_ref().expect("validated for run").path];
+    outputs.extend(spec.hypotheses.iter().map(|h| &h.spec.output.as_ref().expect("validated for run").path));
+    if !resume
+        && !overwrite
+        && let Some(existing) = outputs.iter().find(|p| p.exists())
+    {
+        return Err(Error::Usage(format!(
+            "{}: the result file exists; use --resume to continue its checkpoint or --overwrite to replace it",
+            existing.display()
+        ))
+        .into());
+    }
+    if resume && spec.hypotheses.is_empty() && !outputs[0].exists() {
+        return Err(Error::input(outputs[0], "no result file to resume from (run without --resume first)").into());
+    }
+    if spec.parallel.threads > 0 {
+        // Before any parallel work; the pool is global to the process (one rank).
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(spec.parallel.threads)
+            .build_global()
+            .map_err(|e| Error::Run(format!("cannot start {} threads (parallel.threads): {e}", spec.parallel.threads)))?;
+    }
+    let as_run_failure = |error| Failure { error, phase: Phase::Run };
+    let options = RunOptions { resume, device };
+    if !spec.hypotheses.is_empty() {
+        let rows = crate::driver::hypotheses::run_hypotheses(spec, comm, options).map_err(as_run_failure)?;
+        if comm.is_root() {
+            print!("{}", super::evidence::format_hypotheses(&rows));
+            eprintln!("wrote {} and the {} hypotheses' results", outputs[0].display(), rows.len());
+        }
+        return Ok(());
+    }
+    let outcome = run(spec, comm, options).map_err(as_run_failure)?;
+    if comm.is_root() {
+        eprintln!(
+            "wrote {} ({} iterations, {:.1} s on {} rank{})",
+            outcome.output.display(),
+            outcome.iterations,
+            outcome.wall_seconds,
+            comm.size(),
+            if comm.size() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
 }
 
 fn load(path: &Path, overrides: &[String], mode: Mode) -> Result<RunSpec> {

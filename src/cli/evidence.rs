@@ -168,3 +168,30 @@ pub(super) fn format_rows(rows: &[EvidenceRow]) -> String {
     }
     text
 }
+
+/// The evidence table of a `hypotheses:` job for the terminal, best first.
+pub(super) fn format_hypotheses(rows: &[crate::core::io::output::HypothesisRow]) -> String {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[b].log_z.total_cmp(&rows[a].log_z));
+    let mut text = format!(
+        "{:<16} {:>5} {:>12} {:>9} {:>10} {:>16} {:>6}  file\n",
+        "hypothesis", "est.", "log Z", "± error", "p(H|d)", "log BF ± error", "odds"
+    );
+    for &k in &order {
+        let r = &rows[k];
+        let flag = if r.reliable { "" } else { " (UNRELIABLE)" };
+        text.push_str(&format!(
+            "{:<16} {:>5} {:>12.4} {:>9.4} {:>10.4} {:>9.3} ± {:<5.3} {:>6}  {}{flag}\n",
+            r.name,
+            r.estimator,
+            r.log_z,
+            r.log_z_error,
+            r.posterior_probability,
+            r.log_bayes_factor,
+            r.log_bayes_factor_error,
+            r.prior_odds,
+            r.file
+        ));
+    }
+    text
+}

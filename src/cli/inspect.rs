@@ -110,6 +110,21 @@ pub fn report(path: &Path) -> Result<String> {
             let _ = writeln!(out, "    {name:<19} {} values {}", v.len(), range(&v));
         }
     }
+    let evidence = crate::core::io::results::read_evidence_rows(&file)?;
+    if !evidence.is_empty() {
+        let _ = writeln!(out, "  evidence (log Z of the normalised prior and likelihood):");
+        for line in super::evidence::format_rows(&evidence).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    let hypotheses = crate::core::io::results::read_hypotheses_table(&file)?;
+    if !hypotheses.is_empty() {
+        let _ = writeln!(out, "  evidence/hypotheses (prior hypotheses ranked by their evidence):");
+        for line in super::evidence::format_hypotheses(&hypotheses).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        return Ok(out);
+    }
     let _ = writeln!(out, "  diagnostics (first → last, min):");
     for name in file.dataset_names(group::DIAGNOSTICS).unwrap_or_default() {
         if name == var::WALL_TIME || name == "iteration" {

@@ -46,6 +46,10 @@ pub enum Command {
         /// Override a config key, e.g. --set method.iterations=100 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+        /// Run only this hypothesis of a `hypotheses:` config (one task of a job array; then
+        /// `geobayes evidence --combine` makes the table).
+        #[arg(long)]
+        hypothesis: Option<String>,
     },
     /// Check a config (and the files it names) and report every problem at once.
     Validate {
@@ -58,7 +62,15 @@ pub enum Command {
     /// Log-evidence estimates of a finished result (stepping-stone, thermodynamic integration,
     /// importance sampling with its fitted q, the ELBO bound), added to its evidence/ table.
     Evidence {
-        file: PathBuf,
+        /// The result to estimate the evidence of (not with --combine).
+        #[arg(required_unless_present = "combine")]
+        file: Option<PathBuf>,
+        /// Rank the hypotheses of these results (their evidence tables) into one table.
+        #[arg(long, num_args = 1.., conflicts_with = "file", requires = "out")]
+        combine: Vec<PathBuf>,
+        /// The table file of --combine.
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// ss, ti, is or elbo (repeatable); default: every estimator the result allows.
         #[arg(long = "estimator", value_parser = parse_estimator)]
         estimators: Vec<crate::core::config::spec::Estimator>,

@@ -4,6 +4,7 @@
 //! step, and finally write the result file from the method's typed output. Rank 0 writes; every
 //! rank runs the loop.
 
+pub mod hypotheses;
 mod observers;
 mod policy;
 mod record;

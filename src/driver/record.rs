@@ -147,6 +147,9 @@ pub fn build_record(input: &RecordInputs) -> RunRecord {
                 .unwrap_or_else(|_| spec.source.path.clone())
                 .display()
                 .to_string(),
+            data_fingerprint: spec.source.data_fingerprint.clone(),
+            hypothesis: spec.hypothesis.as_ref().map(|h| h.name.clone()).unwrap_or_default(),
+            prior_odds: spec.hypothesis.as_ref().map_or(1.0, |h| h.prior_odds),
         },
         m,
         param_coords: param_coordinates(&spec.problem),

@@ -124,6 +124,11 @@ pub fn validate_with(
     mode: Mode,
     methods: &dyn MethodCatalog,
 ) -> Result<RunSpec> {
+    if mode == Mode::Run
+        && let Some(list) = &raw.hypotheses
+    {
+        return super::hypotheses::validate_hypotheses(raw, list, config_path, source, methods);
+    }
     let dir = config_path
         .parent()
         .map(Path::to_path_buf)
@@ -237,10 +242,12 @@ pub fn validate_with(
     }
     let resolved = serde_yaml_ng::to_string(&resolved_raw).expect("the raw config serialises");
     let hash = super::fingerprint(&resolved);
+    let problem = problem.expect("no issues means a problem");
+    let data_fingerprint = data_fingerprint(&problem, resolved_raw.problem.as_ref(), likelihood);
     Ok(RunSpec {
         name: resolved_raw.name.clone().unwrap_or_default(),
         seed: resolved_raw.seed.unwrap_or(0),
-        problem: problem.expect("no issues means a problem"),
+        problem,
         prior,
         likelihood,
         method,
@@ -261,17 +268,37 @@ pub fn validate_with(
             devices: resolved_raw.gpu.as_ref().and_then(|g| g.devices.clone()),
         },
         evidence,
+        hypotheses: Vec::new(),
+        hypothesis: None,
         source: ConfigSource {
             path: config_path.to_path_buf(),
             text: source.to_string(),
             resolved,
             hash,
+            data_fingerprint,
         },
     })
 }
 
+/// What the data of a run are: the problem kind and size with the bits of the observed data and
+/// σ, or, without data (analytic targets), the problem block itself.
+fn data_fingerprint(problem: &ProblemSpec, raw: Option<&RawProblem>, likelihood: LikelihoodKind) -> String {
+    let data = problem.data();
+    let head = format!("{} {} {likelihood:?}", problem.kind_name(), problem.n_params());
+    match &data.observed {
+        Some(observed) => {
+            let bits = observed.iter().chain(data.sigma.iter()).flat_map(|v| v.to_bits().to_le_bytes());
+            super::fingerprint_bytes(head.bytes().chain(bits))
+        }
+        None => {
+            let block = raw.map(|r| serde_yaml_ng::to_string(r).expect("the raw problem serialises")).unwrap_or_default();
+            super::fingerprint(&(head + &block))
+        }
+    }
+}
+
 /// The raw config with every default written in (the resolved config of the result file).
-fn with_defaults(raw: &RawConfig) -> RawConfig {
+pub(super) fn with_defaults(raw: &RawConfig) -> RawConfig {
     let mut r = raw.clone();
     r.seed.get_or_insert(0);
     r.likelihood.get_or_insert(LikelihoodKind::Gaussian);

@@ -7,6 +7,7 @@ mod analytic;
 mod check;
 mod dispersion;
 mod fwi;
+pub mod hypotheses;
 pub mod keys;
 mod method;
 mod problem;
@@ -130,8 +131,13 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
 
 /// FNV-1a 64-bit hash, hex: a stable fingerprint of a resolved config.
 pub fn fingerprint(text: &str) -> String {
+    fingerprint_bytes(text.bytes())
+}
+
+/// FNV-1a 64 of a byte stream, hex.
+pub fn fingerprint_bytes(bytes: impl IntoIterator<Item = u8>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
+    for b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

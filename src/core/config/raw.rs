@@ -33,6 +33,9 @@ pub struct RawConfig {
     pub gpu: Option<RawGpu>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<RawEvidence>,
+    /// Several priors in one job, ranked by their evidence (replaces `prior`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hypotheses: Option<Vec<RawHypothesis>>,
     /// Where each key path is written in the file (for messages).
     #[serde(skip)]
     pub lines: super::KeyLines,
@@ -46,6 +49,17 @@ pub struct RawEvidence {
     pub estimators: Vec<Estimator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<usize>,
+}
+
+/// One prior hypothesis: `{name: smooth, prior: {...}, prior_odds: 1.0}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHypothesis {
+    pub name: String,
+    pub prior: RawPrior,
+    /// The hypothesis's prior odds (relative; default 1: equal odds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior_odds: Option<f64>,
 }
 
 /// The log-evidence estimators (`evidence.estimators`, `geobayes evidence --estimator`).

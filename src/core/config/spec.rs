@@ -22,7 +22,28 @@ pub struct RunSpec {
     pub gpu: GpuSpec,
     /// The log-evidence estimates `run` adds at the end (`evidence:`).
     pub evidence: Option<EvidenceSpec>,
+    /// The prior hypotheses of a `hypotheses:` config, each a whole run of its own; `output` is
+    /// then the path of their evidence table. Empty for a plain run.
+    pub hypotheses: Vec<Hypothesis>,
+    /// The hypothesis this run is, within a `hypotheses:` config.
+    pub hypothesis: Option<HypothesisLabel>,
     pub source: ConfigSource,
+}
+
+/// What a run of a `hypotheses:` config is: the hypothesis's name and prior odds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HypothesisLabel {
+    pub name: String,
+    pub prior_odds: f64,
+}
+
+/// One prior hypothesis of a `hypotheses:` config: its name, prior odds and run (whose prior
+/// is the hypothesis's and whose output is `<output stem>.<name>.h5`).
+#[derive(Debug, Clone)]
+pub struct Hypothesis {
+    pub name: String,
+    pub prior_odds: f64,
+    pub spec: RunSpec,
 }
 
 /// The checked `evidence` block: estimators in the order given, and the proposal samples of
@@ -54,6 +75,9 @@ pub struct ConfigSource {
     pub resolved: String,
     /// FNV-1a 64 of the resolved text, hex; a resume must match it.
     pub hash: String,
+    /// FNV-1a 64 of the problem block (resolved) and the observed data and σ: results of
+    /// different data are not combined into one evidence table.
+    pub data_fingerprint: String,
 }
 
 #[derive(Debug, Clone)]

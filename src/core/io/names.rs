@@ -18,6 +18,8 @@ pub mod group {
     pub const TEMPERING: &str = "tempering";
     /// RJ-McMC's retained Voronoi cells (nuclei and values of every draw).
     pub const CELLS: &str = "cells";
+    /// The evidence table of a `hypotheses:` job (`evidence/hypotheses/`).
+    pub const HYPOTHESES: &str = "hypotheses";
     /// Method state for `--resume`; present only while `status` is `checkpoint`.
     pub const CHECKPOINT: &str = "checkpoint";
 }
@@ -29,6 +31,7 @@ pub mod dim {
     pub const OBS: &str = "obs";
     pub const ITERATION: &str = "iteration";
     pub const ESTIMATOR: &str = "estimator";
+    pub const HYPOTHESIS: &str = "hypothesis";
 }
 
 pub mod var {
@@ -122,6 +125,13 @@ pub mod var {
     pub const DISCRETISATION_ERROR: &str = "discretisation_error";
     /// Why a row is not reliable (empty when it is).
     pub const NOTE: &str = "note";
+    /// The estimator behind a hypothesis's log Z.
+    pub const ESTIMATOR_USED: &str = "estimator";
+    pub const PRIOR_ODDS: &str = "prior_odds";
+    pub const POSTERIOR_PROBABILITY: &str = "posterior_probability";
+    pub const LOG_BAYES_FACTOR: &str = "log_bayes_factor";
+    pub const LOG_BAYES_FACTOR_ERROR: &str = "log_bayes_factor_error";
+    pub const FILE: &str = "file";
 }
 
 pub mod attr {
@@ -133,6 +143,11 @@ pub mod attr {
     pub const CONFIG_HASH: &str = "config_hash";
     /// The config file of the run (absolute path).
     pub const CONFIG_PATH: &str = "config_path";
+    /// Which data the run fitted (a fingerprint): evidence tables combine only equal ones.
+    pub const DATA_FINGERPRINT: &str = "data_fingerprint";
+    /// The prior hypothesis a run is, within a `hypotheses:` config, and its prior odds.
+    pub const HYPOTHESIS: &str = "hypothesis";
+    pub const PRIOR_ODDS: &str = "prior_odds";
     pub const STATUS: &str = "status";
     pub const NAME: &str = "name";
     pub const METHOD: &str = "method";

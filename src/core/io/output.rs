@@ -54,6 +54,11 @@ pub struct Provenance {
     /// The config file the run read (absolute): its directory resolves the files the config
     /// names when a later command (`evidence`) rebuilds the posterior.
     pub config_path: String,
+    pub data_fingerprint: String,
+    /// The prior hypothesis of a `hypotheses:` job and its prior odds (no attributes when
+    /// the name is empty).
+    pub hypothesis: String,
+    pub prior_odds: f64,
 }
 
 /// Per-iteration traces (`diagnostics/*`), one column per [`Trace`] that any iteration
@@ -234,6 +239,60 @@ fn array_group(name: &str, arrays: &[(String, ArrayD<f64>)]) -> GroupSpec {
     g
 }
 
+/// One prior hypothesis in the evidence table of a `hypotheses:` job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HypothesisRow {
+    pub name: String,
+    /// Its result file.
+    pub file: String,
+    /// The estimator of its log Z.
+    pub estimator: String,
+    pub log_z: f64,
+    pub log_z_error: f64,
+    pub prior_odds: f64,
+    /// p(H | d) ∝ prior odds × Z over the hypotheses of the table.
+    pub posterior_probability: f64,
+    /// log Z − log Z of the best hypothesis (≤ 0), and its error (the two independent errors
+    /// in quadrature; 0 for the best itself).
+    pub log_bayes_factor: f64,
+    pub log_bayes_factor_error: f64,
+    pub reliable: bool,
+    pub forward_calls: u64,
+}
+
+/// The groups of an evidence-table file: `evidence/` (its attributes) and
+/// `evidence/hypotheses/`, one row per hypothesis along the `hypothesis` dimension.
+pub fn hypotheses_groups(rows: &[HypothesisRow], attrs: &[(String, AttrValue)]) -> Vec<GroupSpec> {
+    let column = |f: &dyn Fn(&HypothesisRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
+    let strings = |f: &dyn Fn(&HypothesisRow) -> String| Values::Strings(rows.iter().map(f).collect());
+    let dims = [dim::HYPOTHESIS];
+    let mut top = GroupSpec::new(group::EVIDENCE);
+    for (name, value) in attrs {
+        top = top.attr(name, value.clone());
+    }
+    let table = GroupSpec::new(&format!("{}/{}", group::EVIDENCE, group::HYPOTHESES))
+        .coord(dim::HYPOTHESIS, strings(&|r| r.name.clone()))
+        .var(Variable::new(var::ESTIMATOR_USED, &dims, strings(&|r| r.estimator.clone())))
+        .var(Variable::new(var::LOG_Z, &dims, column(&|r| r.log_z)))
+        .var(Variable::new(var::LOG_Z_ERROR, &dims, column(&|r| r.log_z_error)))
+        .var(Variable::new(var::PRIOR_ODDS, &dims, column(&|r| r.prior_odds)))
+        .var(Variable::new(var::POSTERIOR_PROBABILITY, &dims, column(&|r| r.posterior_probability)))
+        .var(Variable::new(var::LOG_BAYES_FACTOR, &dims, column(&|r| r.log_bayes_factor)))
+        .var(Variable::new(var::LOG_BAYES_FACTOR_ERROR, &dims, column(&|r| r.log_bayes_factor_error)))
+        .var(Variable::new(
+            var::RELIABLE,
+            &dims,
+            Values::I8(rows.iter().map(|r| i8::from(r.reliable)).collect::<Array1<i8>>().into_dyn()),
+        ))
+        .var(Variable::new(
+            attr::FORWARD_CALLS,
+            &dims,
+            Values::I64(rows.iter().map(|r| r.forward_calls as i64).collect::<Array1<i64>>().into_dyn()),
+        ))
+        .var(Variable::new(var::FILE, &dims, strings(&|r| r.file.clone())));
+    vec![top, table]
+}
+
 /// The `evidence/` group: one row per estimator along the `estimator` dimension.
 pub fn evidence_group(rows: &[EvidenceRow]) -> GroupSpec {
     let column = |f: &dyn Fn(&EvidenceRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
@@ -285,7 +344,7 @@ impl RunRecord {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        vec![
+        let mut attrs = vec![
             (attr::NAME.into(), text(&p.name)),
             (attr::STATUS.into(), text(self.status.as_str())),
             (attr::METHOD.into(), text(&p.method)),
@@ -297,6 +356,7 @@ impl RunRecord {
             (attr::SEED.into(), text(&p.seed.to_string())),
             (attr::CONFIG_HASH.into(), text(&p.config_hash)),
             (attr::CONFIG_PATH.into(), text(&p.config_path)),
+            (attr::DATA_FINGERPRINT.into(), text(&p.data_fingerprint)),
             (attr::N_MEMBERS.into(), AttrValue::Int(p.n_members as i64)),
             (attr::ITERATIONS.into(), AttrValue::Int(p.iterations as i64)),
             (
@@ -319,7 +379,12 @@ impl RunRecord {
                 attr::INFERENCE_LIBRARY_VERSION.into(),
                 text(env!("CARGO_PKG_VERSION")),
             ),
-        ]
+        ];
+        if !p.hypothesis.is_empty() {
+            attrs.push((attr::HYPOTHESIS.into(), text(&p.hypothesis)));
+            attrs.push((attr::PRIOR_ODDS.into(), AttrValue::Float(p.prior_odds)));
+        }
+        attrs
     }
 
     fn groups(&self) -> Vec<GroupSpec> {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::hdf5_util::{AttrValue, H5Reader};
 use super::names::{Trace, attr, group, var};
-use super::output::{EvidenceRow, History, KeptGroup};
+use super::output::{EvidenceRow, History, HypothesisRow, KeptGroup};
 use crate::core::error::{Error, Result};
 use crate::core::state::MethodState;
 
@@ -84,10 +84,10 @@ pub fn read_kept_group(file: &H5Reader, name: &'static str) -> Result<Option<Kep
 
 /// The rows of a result's `evidence/` table (none when it has no table).
 pub fn read_evidence_rows(file: &H5Reader) -> Result<Vec<EvidenceRow>> {
-    if !file.has_group(group::EVIDENCE) {
-        return Ok(Vec::new());
-    }
     let at = |name: &str| format!("{}/{name}", group::EVIDENCE);
+    if !file.has(&at(super::names::dim::ESTIMATOR)) {
+        return Ok(Vec::new()); // none, or only a hypotheses table
+    }
     let names = file.strings(&at(super::names::dim::ESTIMATOR))?;
     let column = |name: &str| -> Result<Vec<f64>> { Ok(file.f64(&at(name))?.iter().copied().collect()) };
     let (log_z, error, information, ess, khat, discretisation) = (
@@ -115,6 +115,41 @@ pub fn read_evidence_rows(file: &H5Reader) -> Result<Vec<EvidenceRow>> {
             reliable: reliable[k] != 0,
             discretisation_error: discretisation[k],
             note: note[k].clone(),
+        })
+        .collect())
+}
+
+/// The evidence table of a `hypotheses:` job (`evidence/hypotheses/`), or none.
+pub fn read_hypotheses_table(file: &H5Reader) -> Result<Vec<HypothesisRow>> {
+    let table = format!("{}/{}", group::EVIDENCE, group::HYPOTHESES);
+    if !file.has_group(&table) {
+        return Ok(Vec::new());
+    }
+    let at = |name: &str| format!("{table}/{name}");
+    let column = |name: &str| -> Result<Vec<f64>> { Ok(file.f64(&at(name))?.iter().copied().collect()) };
+    let names = file.strings(&at(super::names::dim::HYPOTHESIS))?;
+    let (estimator, files) = (file.strings(&at(var::ESTIMATOR_USED))?, file.strings(&at(var::FILE))?);
+    let (log_z, error, odds) = (column(var::LOG_Z)?, column(var::LOG_Z_ERROR)?, column(var::PRIOR_ODDS)?);
+    let (probability, bf, bf_error) = (
+        column(var::POSTERIOR_PROBABILITY)?,
+        column(var::LOG_BAYES_FACTOR)?,
+        column(var::LOG_BAYES_FACTOR_ERROR)?,
+    );
+    let reliable = file.i8(&at(var::RELIABLE))?;
+    let calls = file.i64(&at(attr::FORWARD_CALLS))?;
+    Ok((0..names.len())
+        .map(|k| HypothesisRow {
+            name: names[k].clone(),
+            file: files[k].clone(),
+            estimator: estimator[k].clone(),
+            log_z: log_z[k],
+            log_z_error: error[k],
+            prior_odds: odds[k],
+            posterior_probability: probability[k],
+            log_bayes_factor: bf[k],
+            log_bayes_factor_error: bf_error[k],
+            reliable: reliable[k] != 0,
+            forward_calls: calls[k] as u64,
         })
         .collect())
 }

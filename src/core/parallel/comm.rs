@@ -18,6 +18,10 @@ pub trait Comm {
 
     fn barrier(&self);
 
+    /// Splits the ranks into groups by `color` (a collective: every rank calls it); each rank
+    /// gets the communicator of its group, ranked in the order of the ranks here.
+    fn split(&self, color: usize) -> Box<dyn Comm>;
+
     /// Ends every rank at once with `code` (used when one rank alone hit an error, so that no
     /// rank waits forever in a collective).
     fn abort(&self, code: i32) -> !;
@@ -56,6 +60,9 @@ impl Comm for SingleProcess {
     }
     fn broadcast_bytes(&self, _root: usize, _bytes: &mut Vec<u8>) {}
     fn barrier(&self) {}
+    fn split(&self, _color: usize) -> Box<dyn Comm> {
+        Box::new(SingleProcess)
+    }
     fn abort(&self, code: i32) -> ! {
         std::process::exit(code)
     }

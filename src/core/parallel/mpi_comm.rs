@@ -7,10 +7,11 @@ use mpi::traits::*;
 
 use super::Comm;
 
-/// The world communicator of an MPI run. Holds the universe: dropping it finalises MPI.
+/// An MPI communicator: the world of a run, which holds the universe (dropping it finalises
+/// MPI), or a group split from it (dropped before the world).
 pub struct MpiComm {
     world: SimpleCommunicator,
-    _universe: mpi::environment::Universe,
+    _universe: Option<mpi::environment::Universe>,
 }
 
 impl MpiComm {
@@ -21,7 +22,7 @@ impl MpiComm {
         let world = universe.world();
         Some(MpiComm {
             world,
-            _universe: universe,
+            _universe: Some(universe),
         })
     }
 }
@@ -59,6 +60,17 @@ impl Comm for MpiComm {
     }
     fn barrier(&self) {
         self.world.barrier();
+    }
+    fn split(&self, color: usize) -> Box<dyn Comm> {
+        let color = mpi::topology::Color::with_value(i32::try_from(color).expect("a small color"));
+        let group = self
+            .world
+            .split_by_color(color)
+            .expect("a rank with a color is in a group");
+        Box::new(MpiComm {
+            world: group,
+            _universe: None,
+        })
     }
     fn abort(&self, code: i32) -> ! {
         self.world.abort(code)

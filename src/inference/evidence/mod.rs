@@ -168,3 +168,75 @@ fn ladder_arrays(group: &KeptGroup, file: &Path) -> Result<(Vec<f64>, ndarray::A
     }
     Ok((betas, ll))
 }
+
+/// Fills the posterior probabilities (prior odds × Z, normalised over the table) and the log
+/// Bayes factors against the best hypothesis, with their errors (independent runs: the two
+/// errors in quadrature).
+pub fn rank_hypotheses(rows: &mut [crate::core::io::output::HypothesisRow]) {
+    let Some(best) = (0..rows.len()).max_by(|&a, &b| rows[a].log_z.total_cmp(&rows[b].log_z))
+    else {
+        return;
+    };
+    let (top, top_error) = (rows[best].log_z, rows[best].log_z_error);
+    let weighted: Vec<f64> = rows.iter().map(|r| r.prior_odds.ln() + r.log_z).collect();
+    let total = psis::log_sum_exp(&weighted);
+    for (k, r) in rows.iter_mut().enumerate() {
+        r.posterior_probability = (weighted[k] - total).exp();
+        r.log_bayes_factor = r.log_z - top;
+        r.log_bayes_factor_error = if k == best {
+            0.0
+        } else {
+            r.log_z_error.hypot(top_error)
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::io::output::HypothesisRow;
+
+    fn row(name: &str, log_z: f64, error: f64, odds: f64) -> HypothesisRow {
+        HypothesisRow {
+            name: name.into(),
+            file: String::new(),
+            estimator: "ss".into(),
+            log_z,
+            log_z_error: error,
+            prior_odds: odds,
+            posterior_probability: f64::NAN,
+            log_bayes_factor: f64::NAN,
+            log_bayes_factor_error: f64::NAN,
+            reliable: true,
+            forward_calls: 0,
+        }
+    }
+
+    #[test]
+    fn ranking_by_evidence_and_prior_odds() {
+        // Z ∝ 1, e, e² with odds 1, 1, 2: p ∝ 1, e, 2e².
+        let mut rows = vec![
+            row("a", -10.0, 0.1, 1.0),
+            row("b", -9.0, 0.2, 1.0),
+            row("c", -8.0, 0.3, 2.0),
+        ];
+        rank_hypotheses(&mut rows);
+        let e = std::f64::consts::E;
+        let total = 1.0 + e + 2.0 * e * e;
+        for (r, p) in rows
+            .iter()
+            .zip([1.0 / total, e / total, 2.0 * e * e / total])
+        {
+            assert!(
+                (r.posterior_probability - p).abs() < 1e-14,
+                "{}: {} vs {p}",
+                r.name,
+                r.posterior_probability
+            );
+        }
+        assert_eq!(rows[2].log_bayes_factor, 0.0);
+        assert_eq!(rows[2].log_bayes_factor_error, 0.0);
+        assert!((rows[0].log_bayes_factor + 2.0).abs() < 1e-14);
+        assert!((rows[0].log_bayes_factor_error - 0.1f64.hypot(0.3)).abs() < 1e-15);
+    }
+}
