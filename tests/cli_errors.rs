@@ -580,14 +580,6 @@ fn cases() -> Vec<Case> {
             expect: "evidence.samples: must be ≥ 100",
         },
         Case {
-            name: "evidence under a smoothing prior",
-            setup: |d| pt_case(d)
-                .replace("prior: {kind: gaussian, mean: 0.0, std: 1.0}", "prior: {kind: gaussian, mean: 0.0, std: 1.0, smoothing: {order: 1, sigma: 0.5}}")
-                .replace("output:", "evidence: {estimators: [ss]}\noutput:"),
-            args: &[],
-            expect: "prior.smoothing: evidence needs a normalised prior",
-        },
-        Case {
             name: "a hypothesis without a name",
             setup: |d| hypotheses_case(d).replace("  - {name: narrow, prior:", "  - {prior:"),
             args: &[],

@@ -104,6 +104,28 @@ impl Prior {
         lp
     }
 
+    pub fn marginals(&self) -> &Marginals {
+        &self.marginals
+    }
+
+    pub fn smoothing(&self) -> Option<SmoothingSpec> {
+        self.smoothing
+    }
+
+    /// The smoothing term's difference rows over the whole parameter vector (nodes, weights:
+    /// see [`for_each_difference`]); none without smoothing.
+    pub fn difference_rows(&self) -> Vec<([usize; 3], [f64; 3])> {
+        let mut rows = Vec::new();
+        if let Some(s) = self.smoothing {
+            let mut start = 0;
+            for shape in &self.smoothing_blocks {
+                for_each_difference(shape, s.order, start, |n, w| rows.push((n, w)));
+                start += shape.iter().product::<usize>();
+            }
+        }
+        rows
+    }
+
     /// Draw number `attempt` from the marginals for `member` (physical units), from the stream
     /// (seed, init, member, attempt). The smoothing term is ignored (see the module docs).
     pub fn draw_marginals(&self, seed: u64, member: usize, attempt: usize) -> Array1<f64> {
@@ -122,6 +144,33 @@ impl Prior {
     }
 }
 
+/// The difference rows of one block of `shape` (x first): for every axis and every node whose
+/// coordinate along it leaves room for `order` more, the nodes (offset by `offset`) and weights
+/// of the first (−1, 1) or second (1, −2, 1) difference, the first `order + 1` entries used.
+pub fn for_each_difference(shape: &[usize], order: u8, offset: usize, mut f: impl FnMut([usize; 3], [f64; 3])) {
+    let n: usize = shape.iter().product();
+    let order = order as usize;
+    let mut stride = 1;
+    for &len in shape {
+        if len > order {
+            for base in 0..n {
+                // Visit each line start once: nodes whose coordinate along this axis is ≤ len − 1 − order.
+                let coord = (base / stride) % len;
+                if coord + order >= len {
+                    continue;
+                }
+                let b = offset + base;
+                if order == 1 {
+                    f([b, b + stride, 0], [-1.0, 1.0, 0.0]);
+                } else {
+                    f([b, b + stride, b + 2 * stride], [1.0, -2.0, 1.0]);
+                }
+            }
+        }
+        stride *= len;
+    }
+}
+
 /// Adds −½ Σ_axes ‖D m‖²/σ² to the log-density (returned) and its gradient to `grad`.
 fn smoothing_into(
     shape: &[usize],
@@ -131,39 +180,19 @@ fn smoothing_into(
 ) -> f64 {
     let inv_var = 1.0 / (spec.sigma * spec.sigma);
     let mut lp = 0.0;
-    let n: usize = shape.iter().product();
-    debug_assert_eq!(n, m.len());
-    let mut stride = 1;
-    for &len in shape {
-        let order = spec.order as usize;
-        if len > order {
-            for base in 0..n {
-                // Visit each line start once: nodes whose coordinate along this axis is ≤ len − 1 − order.
-                let coord = (base / stride) % len;
-                if coord + order >= len {
-                    continue;
-                }
-                let (r, nodes, weights): (f64, [usize; 3], [f64; 3]) = if order == 1 {
-                    (
-                        m[base + stride] - m[base],
-                        [base, base + stride, 0],
-                        [-1.0, 1.0, 0.0],
-                    )
-                } else {
-                    (
-                        m[base] - 2.0 * m[base + stride] + m[base + 2 * stride],
-                        [base, base + stride, base + 2 * stride],
-                        [1.0, -2.0, 1.0],
-                    )
-                };
-                lp -= 0.5 * r * r * inv_var;
-                for k in 0..=order {
-                    grad[nodes[k]] -= r * weights[k] * inv_var;
-                }
-            }
+    debug_assert_eq!(shape.iter().product::<usize>(), m.len());
+    let used = spec.order as usize + 1;
+    for_each_difference(shape, spec.order, 0, |nodes, weights| {
+        let r: f64 = if used == 2 {
+            m[nodes[1]] - m[nodes[0]]
+        } else {
+            m[nodes[0]] - 2.0 * m[nodes[1]] + m[nodes[2]]
+        };
+        lp -= 0.5 * r * r * inv_var;
+        for k in 0..used {
+            grad[nodes[k]] -= r * weights[k] * inv_var;
         }
-        stride *= len;
-    }
+    });
     lp
 }
 

@@ -263,14 +263,19 @@ pub fn linear_gaussian_log_evidence(
     mu0: f64,
     s0: f64,
 ) -> f64 {
-    let n = d.len();
     let mut cov = g.dot(&g.t()) * (s0 * s0);
-    for i in 0..n {
+    for i in 0..d.len() {
         cov[[i, i]] += sigma[i] * sigma[i];
     }
     let residual = d - &g.dot(&Array1::from_elem(g.ncols(), mu0));
+    gaussian_log_density(&residual, &cov)
+}
+
+/// log N(x; 0, cov).
+pub fn gaussian_log_density(x: &Array1<f64>, cov: &Array2<f64>) -> f64 {
+    let n = x.len();
     let l = cholesky(cov.view()).expect("a covariance");
-    let z = geobayes::core::linalg::solve_lower(l.view(), residual.view());
+    let z = geobayes::core::linalg::solve_lower(l.view(), x.view());
     let log_det: f64 = (0..n).map(|i| 2.0 * l[[i, i]].ln()).sum();
     -0.5 * z.dot(&z) - 0.5 * log_det - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln()
 }

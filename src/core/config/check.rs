@@ -210,7 +210,7 @@ pub fn validate_with(
             }
         };
         evidence = resolved_raw.evidence.as_ref().and_then(|e| {
-            super::method::check_evidence(e, method.as_ref(), prior.as_ref(), &mut issues)
+            super::method::check_evidence(e, method.as_ref(), &mut issues)
         });
         output = match &resolved_raw.output {
             Some(o) => Some(check_output(o, &dir, &mut issues)),

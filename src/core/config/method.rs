@@ -307,7 +307,6 @@ pub(super) fn check_output(raw: &RawOutput, dir: &Path, issues: &mut Issues) -> 
 pub(super) fn check_evidence(
     raw: &RawEvidence,
     method: Option<&MethodSpec>,
-    prior: Option<&PriorSpec>,
     issues: &mut Issues,
 ) -> Option<EvidenceSpec> {
     let mut ok = issues.check(!raw.estimators.is_empty(), "evidence.estimators", || {
@@ -333,11 +332,6 @@ pub(super) fn check_evidence(
     ok &= issues.check(samples >= MIN_EVIDENCE_SAMPLES, "evidence.samples", || {
         format!("must be ≥ {MIN_EVIDENCE_SAMPLES} (the Pareto fit of PSIS needs a tail; got {samples})")
     });
-    if let Some(p) = prior {
-        ok &= issues.check(p.smoothing.is_none(), "prior.smoothing", || {
-            "evidence needs a normalised prior, and the smoothing term's normalising constant is not estimated yet: drop `evidence`, or the smoothing".into()
-        });
-    }
     ok.then(|| EvidenceSpec {
         estimators: raw.estimators.clone(),
         samples,

@@ -125,6 +125,9 @@ pub mod var {
     pub const DISCRETISATION_ERROR: &str = "discretisation_error";
     /// Why a row is not reliable (empty when it is).
     pub const NOTE: &str = "note";
+    /// A smoothing prior's log-normaliser taken off log Z, and its error.
+    pub const PRIOR_LOG_NORMALISER: &str = "prior_log_normaliser";
+    pub const PRIOR_LOG_NORMALISER_ERROR: &str = "prior_log_normaliser_error";
     /// The estimator behind a hypothesis's log Z.
     pub const ESTIMATOR_USED: &str = "estimator";
     pub const PRIOR_ODDS: &str = "prior_odds";

@@ -164,6 +164,10 @@ pub struct EvidenceRow {
     pub reliable: bool,
     /// TI's discretisation error (NaN for the others).
     pub discretisation_error: f64,
+    /// The smoothing prior's log-normaliser log C taken off log Z (0 without smoothing), its
+    /// error (included in log_z_error; 0 where exact) and whether it is exact.
+    pub prior_log_normaliser: f64,
+    pub prior_log_normaliser_error: f64,
     /// Why the row is not reliable, or what it is (empty otherwise).
     pub note: String,
 }
@@ -329,6 +333,12 @@ pub fn evidence_group(rows: &[EvidenceRow]) -> GroupSpec {
             var::DISCRETISATION_ERROR,
             &dims,
             column(&|r| r.discretisation_error),
+        ))
+        .var(Variable::new(var::PRIOR_LOG_NORMALISER, &dims, column(&|r| r.prior_log_normaliser)))
+        .var(Variable::new(
+            var::PRIOR_LOG_NORMALISER_ERROR,
+            &dims,
+            column(&|r| r.prior_log_normaliser_error),
         ))
         .var(Variable::new(
             var::NOTE,

@@ -100,6 +100,7 @@ pub fn read_evidence_rows(file: &H5Reader) -> Result<Vec<EvidenceRow>> {
     );
     let calls = file.i64(&at(attr::FORWARD_CALLS))?;
     let reliable = file.i8(&at(var::RELIABLE))?;
+    let (normaliser, normaliser_error) = (column(var::PRIOR_LOG_NORMALISER)?, column(var::PRIOR_LOG_NORMALISER_ERROR)?);
     let bound = file.strings(&at(var::BOUND))?;
     let note = file.strings(&at(var::NOTE))?;
     Ok((0..names.len())
@@ -114,6 +115,8 @@ pub fn read_evidence_rows(file: &H5Reader) -> Result<Vec<EvidenceRow>> {
             khat: khat[k],
             reliable: reliable[k] != 0,
             discretisation_error: discretisation[k],
+            prior_log_normaliser: normaliser[k],
+            prior_log_normaliser_error: normaliser_error[k],
             note: note[k].clone(),
         })
         .collect())

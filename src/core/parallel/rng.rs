@@ -28,6 +28,8 @@ pub enum Purpose {
     Accept,
     /// The proposal samples of an importance-sampling evidence estimate (member = sample).
     Evidence,
+    /// The chains estimating a smoothing prior's normaliser (member = chain, iteration = rung).
+    PriorNormaliser,
 }
 
 impl Purpose {
@@ -43,6 +45,7 @@ impl Purpose {
             Purpose::Swap => 7,
             Purpose::Accept => 8,
             Purpose::Evidence => 9,
+            Purpose::PriorNormaliser => 10,
         }
     }
 }

@@ -6,10 +6,15 @@
 //! `evidence/` table, for `run` (with `evidence:` in the config) and for `geobayes evidence`.
 //! The plain harmonic mean is not offered: its variance is infinite for most posteriors.
 //!
-//! log Z is of the normalised prior and likelihood (the priors' and the Gaussian likelihood's
-//! constants are exact), so estimates are comparable across priors.
+//! log Z is of the normalised prior and likelihood, so estimates are comparable across priors.
+//! A ladder's ratios start at the prior itself, so its normalisation cancels in stepping-stone
+//! and TI; importance sampling and the ELBO read log p, whose marginal and likelihood constants
+//! are exact but whose smoothing term is unnormalised: its log-normaliser (exact for Gaussian
+//! marginals, else estimated without forward solves: `prior_normaliser`) is taken off those rows
+//! and its error carried into theirs.
 
 pub mod importance;
+pub mod prior_normaliser;
 pub mod psis;
 pub mod tempered;
 
@@ -53,6 +58,8 @@ impl Estimate {
             khat: self.khat,
             reliable: self.note.is_none() && !lower_bound,
             discretisation_error: self.discretisation_error,
+            prior_log_normaliser: 0.0,
+            prior_log_normaliser_error: 0.0,
             note: self.note.unwrap_or_default(),
         }
     }
@@ -121,6 +128,37 @@ pub fn estimate(
             e.row(estimator, input.run_forward_calls + calls)
         };
         rows.push(row);
+    }
+    // A smoothing prior's normaliser for the estimators that read log p itself (IS, ELBO):
+    // a ladder's ratios start at the prior's own normalisation, which cancels.
+    if ctx.prior().smoothing().is_some() && spec.estimators.iter().any(|e| !e.needs_ladder()) {
+        let normaliser = prior_normaliser::prior_normaliser(ctx.prior(), ctx.seed());
+        let how = if normaliser.exact {
+            "exact (Gaussian marginals)".to_string()
+        } else {
+            format!(
+                "estimated by stepping-stone over {} rungs",
+                normaliser.rungs
+            )
+        };
+        for (row, estimator) in rows.iter_mut().zip(&spec.estimators) {
+            if estimator.needs_ladder() {
+                continue;
+            }
+            row.log_z -= normaliser.log_c;
+            row.log_z_error = row.log_z_error.hypot(normaliser.error);
+            row.prior_log_normaliser = normaliser.log_c;
+            row.prior_log_normaliser_error = normaliser.error;
+            let part = format!(
+                "smoothing prior's log-normaliser {:.4} ± {:.4} taken off, {how}",
+                normaliser.log_c, normaliser.error
+            );
+            row.note = if row.note.is_empty() {
+                part
+            } else {
+                format!("{}; {part}", row.note)
+            };
+        }
     }
     Ok(rows)
 }
