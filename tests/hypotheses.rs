@@ -13,7 +13,9 @@ use geobayes::core::io::results::read_hypotheses_table;
 
 use common::*;
 
-const SHORT: [&str; 8] = [
+const SHORT: [&str; 10] = [
+    "--set",
+    "method.n_temperatures=8",
     "--set",
     "method.iterations=1500",
     "--set",
@@ -110,7 +112,7 @@ fn b5_hypotheses_give_one_table_for_any_rank_count_and_by_job_array() {
     // The job-array path: one hypothesis per task, then --combine.
     let array = dir.path().join("array.h5");
     let mut files = Vec::new();
-    for r in &rows {
+    for (k, r) in rows.iter().enumerate() {
         run_ok(
             geobayes()
                 .arg("run")
@@ -120,7 +122,8 @@ fn b5_hypotheses_give_one_table_for_any_rank_count_and_by_job_array() {
                     "--set",
                     &format!("output.path={}", array.display()),
                     "--hypothesis",
-                    &r.name,
+                    // By index, as jobs/hypotheses.slurm passes the array task's.
+                    &k.to_string(),
                 ]),
         );
         files.push(dir.path().join(format!("array.{}.h5", r.name)));

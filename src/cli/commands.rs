@@ -27,7 +27,12 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             let spec = load(&config, &overrides, Mode::Run)?;
             let spec = match (hypothesis, spec.hypotheses.is_empty()) {
                 (None, _) => spec,
-                (Some(name), false) => match spec.hypotheses.iter().find(|h| h.name == name) {
+                (Some(name), false) => match spec
+                    .hypotheses
+                    .iter()
+                    .find(|h| h.name == name)
+                    .or_else(|| name.parse::<usize>().ok().and_then(|i| spec.hypotheses.get(i)))
+                {
                     Some(h) => h.spec.clone(),
                     None => {
                         let names: Vec<&str> = spec.hypotheses.iter().map(|h| h.name.as_str()).collect();

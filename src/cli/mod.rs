@@ -46,8 +46,8 @@ pub enum Command {
         /// Override a config key, e.g. --set method.iterations=100 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
-        /// Run only this hypothesis of a `hypotheses:` config (one task of a job array; then
-        /// `geobayes evidence --combine` makes the table).
+        /// Run only this hypothesis of a `hypotheses:` config, by name or 0-based index (one
+        /// task of a job array; then `geobayes evidence --combine` makes the table).
         #[arg(long)]
         hypothesis: Option<String>,
     },

@@ -264,44 +264,92 @@ pub struct HypothesisRow {
     pub forward_calls: u64,
 }
 
+/// The `reliable` (int8) and `forward_calls` (int64) columns of an evidence table.
+fn reliable_and_calls(
+    rows: impl Iterator<Item = (bool, u64)>,
+    dims: &[&str],
+) -> (Variable, Variable) {
+    let (reliable, calls): (Vec<i8>, Vec<i64>) = rows.map(|(r, c)| (i8::from(r), c as i64)).unzip();
+    (
+        Variable::new(
+            var::RELIABLE,
+            dims,
+            Values::I8(Array1::from(reliable).into_dyn()),
+        ),
+        Variable::new(
+            attr::FORWARD_CALLS,
+            dims,
+            Values::I64(Array1::from(calls).into_dyn()),
+        ),
+    )
+}
+
 /// The groups of an evidence-table file: `evidence/` (its attributes) and
 /// `evidence/hypotheses/`, one row per hypothesis along the `hypothesis` dimension.
 pub fn hypotheses_groups(rows: &[HypothesisRow], attrs: &[(String, AttrValue)]) -> Vec<GroupSpec> {
-    let column = |f: &dyn Fn(&HypothesisRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
-    let strings = |f: &dyn Fn(&HypothesisRow) -> String| Values::Strings(rows.iter().map(f).collect());
+    let column = |f: &dyn Fn(&HypothesisRow) -> f64| {
+        f64_values(&rows.iter().map(f).collect::<Array1<f64>>())
+    };
+    let strings =
+        |f: &dyn Fn(&HypothesisRow) -> String| Values::Strings(rows.iter().map(f).collect());
     let dims = [dim::HYPOTHESIS];
+    let (reliable, calls) =
+        reliable_and_calls(rows.iter().map(|r| (r.reliable, r.forward_calls)), &dims);
     let mut top = GroupSpec::new(group::EVIDENCE);
     for (name, value) in attrs {
         top = top.attr(name, value.clone());
     }
     let table = GroupSpec::new(&format!("{}/{}", group::EVIDENCE, group::HYPOTHESES))
         .coord(dim::HYPOTHESIS, strings(&|r| r.name.clone()))
-        .var(Variable::new(var::ESTIMATOR_USED, &dims, strings(&|r| r.estimator.clone())))
+        .var(Variable::new(
+            var::ESTIMATOR_USED,
+            &dims,
+            strings(&|r| r.estimator.clone()),
+        ))
         .var(Variable::new(var::LOG_Z, &dims, column(&|r| r.log_z)))
-        .var(Variable::new(var::LOG_Z_ERROR, &dims, column(&|r| r.log_z_error)))
-        .var(Variable::new(var::PRIOR_ODDS, &dims, column(&|r| r.prior_odds)))
-        .var(Variable::new(var::POSTERIOR_PROBABILITY, &dims, column(&|r| r.posterior_probability)))
-        .var(Variable::new(var::LOG_BAYES_FACTOR, &dims, column(&|r| r.log_bayes_factor)))
-        .var(Variable::new(var::LOG_BAYES_FACTOR_ERROR, &dims, column(&|r| r.log_bayes_factor_error)))
         .var(Variable::new(
-            var::RELIABLE,
+            var::LOG_Z_ERROR,
             &dims,
-            Values::I8(rows.iter().map(|r| i8::from(r.reliable)).collect::<Array1<i8>>().into_dyn()),
+            column(&|r| r.log_z_error),
         ))
         .var(Variable::new(
-            attr::FORWARD_CALLS,
+            var::PRIOR_ODDS,
             &dims,
-            Values::I64(rows.iter().map(|r| r.forward_calls as i64).collect::<Array1<i64>>().into_dyn()),
+            column(&|r| r.prior_odds),
         ))
-        .var(Variable::new(var::FILE, &dims, strings(&|r| r.file.clone())));
+        .var(Variable::new(
+            var::POSTERIOR_PROBABILITY,
+            &dims,
+            column(&|r| r.posterior_probability),
+        ))
+        .var(Variable::new(
+            var::LOG_BAYES_FACTOR,
+            &dims,
+            column(&|r| r.log_bayes_factor),
+        ))
+        .var(Variable::new(
+            var::LOG_BAYES_FACTOR_ERROR,
+            &dims,
+            column(&|r| r.log_bayes_factor_error),
+        ))
+        .var(reliable)
+        .var(calls)
+        .var(Variable::new(
+            var::FILE,
+            &dims,
+            strings(&|r| r.file.clone()),
+        ));
     vec![top, table]
 }
 
 /// The `evidence/` group: one row per estimator along the `estimator` dimension.
 pub fn evidence_group(rows: &[EvidenceRow]) -> GroupSpec {
-    let column = |f: &dyn Fn(&EvidenceRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
+    let column =
+        |f: &dyn Fn(&EvidenceRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
     let names: Vec<String> = rows.iter().map(|r| r.estimator.clone()).collect();
     let dims = [dim::ESTIMATOR];
+    let (reliable, calls) =
+        reliable_and_calls(rows.iter().map(|r| (r.reliable, r.forward_calls)), &dims);
     GroupSpec::new(group::EVIDENCE)
         .attr(attr::ESTIMATORS, text(&names.join(" ")))
         .coord(dim::ESTIMATOR, Values::Strings(names))
@@ -310,31 +358,42 @@ pub fn evidence_group(rows: &[EvidenceRow]) -> GroupSpec {
             &dims,
             Values::Strings(
                 rows.iter()
-                    .map(|r| if r.lower_bound { "lower_bound" } else { "estimate" }.to_string())
+                    .map(|r| {
+                        if r.lower_bound {
+                            "lower_bound"
+                        } else {
+                            "estimate"
+                        }
+                        .to_string()
+                    })
                     .collect(),
             ),
         ))
         .var(Variable::new(var::LOG_Z, &dims, column(&|r| r.log_z)))
-        .var(Variable::new(var::LOG_Z_ERROR, &dims, column(&|r| r.log_z_error)))
-        .var(Variable::new(var::INFORMATION, &dims, column(&|r| r.information)))
+        .var(Variable::new(
+            var::LOG_Z_ERROR,
+            &dims,
+            column(&|r| r.log_z_error),
+        ))
+        .var(Variable::new(
+            var::INFORMATION,
+            &dims,
+            column(&|r| r.information),
+        ))
         .var(Variable::new(var::ESS, &dims, column(&|r| r.ess)))
-        .var(Variable::new(
-            attr::FORWARD_CALLS,
-            &dims,
-            Values::I64(rows.iter().map(|r| r.forward_calls as i64).collect::<Array1<i64>>().into_dyn()),
-        ))
+        .var(calls)
         .var(Variable::new(var::KHAT, &dims, column(&|r| r.khat)))
-        .var(Variable::new(
-            var::RELIABLE,
-            &dims,
-            Values::I8(rows.iter().map(|r| i8::from(r.reliable)).collect::<Array1<i8>>().into_dyn()),
-        ))
+        .var(reliable)
         .var(Variable::new(
             var::DISCRETISATION_ERROR,
             &dims,
             column(&|r| r.discretisation_error),
         ))
-        .var(Variable::new(var::PRIOR_LOG_NORMALISER, &dims, column(&|r| r.prior_log_normaliser)))
+        .var(Variable::new(
+            var::PRIOR_LOG_NORMALISER,
+            &dims,
+            column(&|r| r.prior_log_normaliser),
+        ))
         .var(Variable::new(
             var::PRIOR_LOG_NORMALISER_ERROR,
             &dims,
