@@ -67,6 +67,12 @@ fn every_shipped_config_runs_shortened() {
                 "{}",
                 config.display()
             );
+            // The resolved config the result records parses back (it is what the run was).
+            if let Ok(resolved) = geobayes::core::io::hdf5_util::H5Reader::open(&out).and_then(|f| f.text("provenance/config"))
+                && let Err(issue) = geobayes::core::config::parse(&resolved)
+            {
+                panic!("{}: the recorded resolved config does not parse back: {issue}", config.display());
+            }
         } else {
             // Waveform data (millions of samples) as .npy, the rest as text.
             let npy = text.contains("kind: fwi");

@@ -349,3 +349,52 @@ fn the_evidence_command_reproduces_the_rows_of_the_run_and_refuses_what_a_result
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("none.h5: file not found"));
 }
+
+#[test]
+fn prior_replacement_against_the_closed_form_and_its_refusals() {
+    // MH under a broad prior N(0, 3²) on a 2-parameter linear problem, reweighted to N(0, 1):
+    // the posterior and the evidence ratio under N(0, 1) are closed forms.
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 2;
+    linear_problem(dir.path(), dim);
+    let g = ndarray_npy::read_npy::<_, Array2<f64>>(dir.path().join("G.npy")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("data.txt")).unwrap();
+    let d: Array1<f64> = text.lines().map(|l| l.split_whitespace().next().unwrap().parse::<f64>().unwrap()).collect();
+    let sigma = Array1::from_elem(d.len(), 0.5);
+    let config = write(dir.path(), "mh.yaml", "problem: {kind: linear, matrix: {file: G.npy}, data: {file: data.txt}}\n\
+         prior: {kind: gaussian, mean: 0.0, std: 3.0}\n\
+         method: {kind: mh, n_chains: 4, iterations: 30000, burn_in: 5000, thin: 5}\n\
+         output: {path: broad.h5, progress: off}\n");
+    run_ok(geobayes().arg("run").arg(&config));
+    write(dir.path(), "narrow.yaml", "prior: {kind: gaussian, mean: 0.0, std: 1.0}\n");
+    let out = run_ok(geobayes().current_dir(dir.path()).args(["reweight", "broad.h5", "--prior", "narrow.yaml"]));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    println!("{stdout}");
+    let file = dir.path().join("broad.reweighted.h5");
+    let scalar = |name: &str| f64s(&file, &format!("reweighting/{name}"))[0];
+    let (ratio, error) = (scalar("log_evidence_ratio"), scalar("log_evidence_ratio_error"));
+    let exact_ratio = linear_gaussian_log_evidence(&g, &d, &sigma, 0.0, 1.0) - linear_gaussian_log_evidence(&g, &d, &sigma, 0.0, 3.0);
+    println!("log ratio {ratio:.4} ± {error:.4}, exact {exact_ratio:.4}, k̂ {:.3}", scalar("khat"));
+    assert!(((ratio - exact_ratio) / error).abs() < 4.0);
+    let (mean, cov) = linear_gaussian_posterior(&g, &d, &sigma, 0.0, 1.0);
+    let (m_mean, m_std) = (f64s(&file, "summary/mean"), f64s(&file, "summary/std"));
+    for j in 0..dim {
+        let sd = cov[[j, j]].sqrt();
+        println!("parameter {j}: {:.4} ± {:.4} vs exact {:.4} ± {sd:.4}", m_mean[j], m_std[j], mean[j]);
+        assert!((m_mean[j] - mean[j]).abs() < 0.25 * sd, "parameter {j}: mean {} vs {}", m_mean[j], mean[j]);
+        assert!((m_std[j] / sd - 1.0).abs() < 0.1, "parameter {j}: std {} vs {sd}", m_std[j]);
+    }
+    // A prior far from the draws: reported, and marked so in the file.
+    write(dir.path(), "far.yaml", "prior: {kind: gaussian, mean: 4.0, std: 0.2}\n");
+    let out = run_ok(geobayes().current_dir(dir.path()).args(["reweight", "broad.h5", "--prior", "far.yaml", "--out", "far.h5"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UNRELIABLE"));
+    let attrs = H5Reader::open(&dir.path().join("far.h5")).unwrap().group_attrs("reweighting").unwrap();
+    assert!(attrs.iter().any(|(n, v)| n == "reliable" && format!("{v:?}") == "Int(0)"));
+    // A prior the problem cannot take: exit 2 naming the prior file, no output.
+    write(dir.path(), "bad.yaml", "prior: {kind: gaussian, mean: 0.0, std: -1.0}\n");
+    let out = geobayes().current_dir(dir.path()).args(["reweight", "broad.h5", "--prior", "bad.yaml", "--out", "bad.h5"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.yaml") && stderr.contains("prior.std"), "{stderr}");
+    assert!(!dir.path().join("bad.h5").exists());
+}

@@ -68,6 +68,22 @@ pub(crate) fn dispatch(command: Command, comm: &dyn Comm) -> Result<(), Failure>
             }
             Ok(())
         }
+        Command::Reweight { file, prior, out } => {
+            // No collective: the root alone reads, reweights and writes.
+            if comm.is_root() {
+                let (path, r) = super::reweight::reweight_command(&file, &prior, out.as_deref())?;
+                let flag = r.note.as_deref().map_or(String::new(), |n| format!("  UNRELIABLE: {n}"));
+                println!(
+                    "log Z_new − log Z_old = {:.4} ± {:.4}   k̂ {:.3}   ESS {:.0}{flag}\nwrote {}",
+                    r.log_ratio,
+                    r.error,
+                    r.khat,
+                    r.ess,
+                    path.display()
+                );
+            }
+            Ok(())
+        }
         Command::Validate { config, overrides } => {
             let spec = load(&config, &overrides, Mode::Run)?;
             if comm.is_root() {

@@ -89,21 +89,7 @@ pub(super) fn evidence(
             "--samples must be ≥ {MIN_EVIDENCE_SAMPLES} (the Pareto fit of PSIS needs a tail; got {samples})"
         )));
     }
-    let config_path = match reader.root_attr(attr::CONFIG_PATH) {
-        Ok(AttrValue::Text(p)) => PathBuf::from(p),
-        _ => {
-            return Err(Error::input(
-                file,
-                "the result does not record its config file (written by an older geobayes): run it again",
-            ));
-        }
-    };
-    let text = reader.text(&format!("{}/{}", group::PROVENANCE, var::CONFIG))?;
-    let raw = config::parse(&text).map_err(|issue| Error::Config {
-        file: config_path.clone(),
-        issues: vec![issue],
-    })?;
-    let spec = crate::inference::validate(&raw, &config_path, &text, Mode::Run)?;
+    let spec = recorded_spec(&reader, file, None)?;
     let posterior = Posterior::from_spec_on(&spec, None)?;
     let ctx = RunContext::new(
         &posterior,
@@ -140,6 +126,56 @@ pub(super) fn evidence(
         })?;
     }
     Ok(rows)
+}
+
+/// The run spec a result recorded (its config, validated again where the config file was, so
+/// that the files it names resolve), with its prior replaced by `prior` when given (whose
+/// problems are then reported against `prior_file`).
+pub(super) fn recorded_spec(
+    reader: &H5Reader,
+    file: &Path,
+    prior: Option<(&crate::core::config::raw::RawPrior, &Path)>,
+) -> Result<crate::core::config::spec::RunSpec> {
+    let config_path = match reader.root_attr(attr::CONFIG_PATH) {
+        Ok(AttrValue::Text(p)) => PathBuf::from(p),
+        _ => {
+            return Err(Error::input(
+                file,
+                "the result does not record its config file (written by an older geobayes): run it again",
+            ));
+        }
+    };
+    // The text the user wrote (overrides applied): the resolved text need not parse back.
+    let text = reader.text(&format!("{}/{}", group::PROVENANCE, var::CONFIG_SOURCE))?;
+    let mut raw = config::parse(&text).map_err(|issue| Error::Config {
+        file: config_path.clone(),
+        issues: vec![issue],
+    })?;
+    // One hypothesis of a `hypotheses:` config: that hypothesis's run.
+    let hypothesis = match reader.root_attr(attr::HYPOTHESIS) {
+        Ok(AttrValue::Text(name)) => Some(name),
+        _ => None,
+    };
+    if let (Some(name), Some(list)) = (&hypothesis, &raw.hypotheses) {
+        let chosen = list.iter().find(|h| &h.name == name).ok_or_else(|| {
+            Error::input(
+                file,
+                format!("hypothesis `{name}` is not in its recorded config"),
+            )
+        })?;
+        raw.prior = Some(chosen.prior.clone());
+        raw.hypotheses = None;
+    }
+    if let Some((p, _)) = prior {
+        raw.prior = Some(p.clone());
+    }
+    crate::inference::validate(&raw, &config_path, &text, Mode::Run).map_err(|e| match (e, prior) {
+        (Error::Config { issues, .. }, Some((_, prior_file))) => Error::Config {
+            file: prior_file.to_path_buf(),
+            issues,
+        },
+        (e, _) => e,
+    })
 }
 
 /// The evidence rows as a table for the terminal.

@@ -23,6 +23,25 @@ pub fn report(path: &Path) -> Result<String> {
     let a = |name: &str| attr_text(&file, name);
     let mut out = String::new();
     let _ = writeln!(out, "{}", path.display());
+    let hypotheses = crate::core::io::results::read_hypotheses_table(&file)?;
+    if !hypotheses.is_empty() {
+        let _ = writeln!(
+            out,
+            "  name {}   status {}   version {} ({})",
+            a(attr::NAME),
+            a(attr::STATUS),
+            a(attr::VERSION),
+            a(attr::GIT_COMMIT)
+        );
+        let _ = writeln!(
+            out,
+            "  evidence/hypotheses (prior hypotheses ranked by their evidence):"
+        );
+        for line in super::evidence::format_hypotheses(&hypotheses).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        return Ok(out);
+    }
     let _ = writeln!(
         out,
         "  name {}   status {}   method {}   problem {}",
@@ -112,18 +131,13 @@ pub fn report(path: &Path) -> Result<String> {
     }
     let evidence = crate::core::io::results::read_evidence_rows(&file)?;
     if !evidence.is_empty() {
-        let _ = writeln!(out, "  evidence (log Z of the normalised prior and likelihood):");
+        let _ = writeln!(
+            out,
+            "  evidence (log Z of the normalised prior and likelihood):"
+        );
         for line in super::evidence::format_rows(&evidence).lines() {
             let _ = writeln!(out, "    {line}");
         }
-    }
-    let hypotheses = crate::core::io::results::read_hypotheses_table(&file)?;
-    if !hypotheses.is_empty() {
-        let _ = writeln!(out, "  evidence/hypotheses (prior hypotheses ranked by their evidence):");
-        for line in super::evidence::format_hypotheses(&hypotheses).lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-        return Ok(out);
     }
     let _ = writeln!(out, "  diagnostics (first → last, min):");
     for name in file.dataset_names(group::DIAGNOSTICS).unwrap_or_default() {

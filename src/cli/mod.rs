@@ -13,6 +13,7 @@ mod commands;
 mod evidence;
 mod inspect;
 mod peers;
+mod reweight;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,17 @@ pub enum Command {
         /// Proposal samples of importance sampling (each one forward solve).
         #[arg(long, default_value_t = crate::core::config::spec::DEFAULT_EVIDENCE_SAMPLES)]
         samples: usize,
+    },
+    /// Prior replacement: reweight a result's posterior draws to another prior (no forward
+    /// solve), writing a copy with the reweighted summary and the evidence ratio.
+    Reweight {
+        file: PathBuf,
+        /// A YAML file with the new `prior:` block (of the same problem).
+        #[arg(long)]
+        prior: PathBuf,
+        /// The reweighted result (default: <stem>.reweighted.h5 beside the result).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Speed and accuracy against peer codes, measured in one invocation (not part of CI).
     Bench {

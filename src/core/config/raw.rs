@@ -394,9 +394,10 @@ pub struct RawDispersion {
     pub curves: Vec<RawCurve>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<DispersionParameters>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// (As a one-key map both ways: the resolved config parses back.)
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_yaml_ng::with::singleton_map")]
     pub vp: Option<RawVpRule>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_yaml_ng::with::singleton_map")]
     pub rho: Option<RawRhoRule>,
     /// Observed values in curve order, `value [sigma]` per line.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -130,6 +130,17 @@ pub fn write_file(
     file.close().map_err(|e| h5err(path, "closing the file", e))
 }
 
+/// Removes the groups `names` of an existing file (those it has).
+pub fn remove_groups(path: &Path, names: &[&str]) -> Result<()> {
+    let file = hdf5::File::open_rw(path).map_err(|e| h5err(path, "cannot open the HDF5 file for writing", e))?;
+    for name in names {
+        if file.group(name).is_ok() {
+            file.unlink(name).map_err(|e| h5err(path, &format!("group {name}"), e))?;
+        }
+    }
+    file.close().map_err(|e| h5err(path, "closing the file", e))
+}
+
 /// Replaces (or adds) one group of an existing file.
 pub fn replace_group(path: &Path, spec: &GroupSpec) -> Result<()> {
     let file = hdf5::File::open_rw(path).map_err(|e| h5err(path, "cannot open the HDF5 file for writing", e))?;

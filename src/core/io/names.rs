@@ -18,6 +18,8 @@ pub mod group {
     pub const TEMPERING: &str = "tempering";
     /// RJ-McMC's retained Voronoi cells (nuclei and values of every draw).
     pub const CELLS: &str = "cells";
+    /// A prior replacement's weights and evidence ratio (`geobayes reweight`).
+    pub const REWEIGHTING: &str = "reweighting";
     /// The evidence table of a `hypotheses:` job (`evidence/hypotheses/`).
     pub const HYPOTHESES: &str = "hypotheses";
     /// Method state for `--resume`; present only while `status` is `checkpoint`.
@@ -135,6 +137,11 @@ pub mod var {
     pub const LOG_BAYES_FACTOR: &str = "log_bayes_factor";
     pub const LOG_BAYES_FACTOR_ERROR: &str = "log_bayes_factor_error";
     pub const FILE: &str = "file";
+    /// A prior replacement: each draw's smoothed normalised log weight, log Z_new − log Z_old
+    /// and its error.
+    pub const LOG_WEIGHT: &str = "log_weight";
+    pub const LOG_EVIDENCE_RATIO: &str = "log_evidence_ratio";
+    pub const LOG_EVIDENCE_RATIO_ERROR: &str = "log_evidence_ratio_error";
 }
 
 pub mod attr {

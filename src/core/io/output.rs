@@ -264,6 +264,9 @@ pub struct HypothesisRow {
     pub forward_calls: u64,
 }
 
+/// A named f64 column of a table of rows.
+type Column<Row> = (&'static str, fn(&Row) -> f64);
+
 /// The `reliable` (int8) and `forward_calls` (int64) columns of an evidence table.
 fn reliable_and_calls(
     rows: impl Iterator<Item = (bool, u64)>,
@@ -287,9 +290,6 @@ fn reliable_and_calls(
 /// The groups of an evidence-table file: `evidence/` (its attributes) and
 /// `evidence/hypotheses/`, one row per hypothesis along the `hypothesis` dimension.
 pub fn hypotheses_groups(rows: &[HypothesisRow], attrs: &[(String, AttrValue)]) -> Vec<GroupSpec> {
-    let column = |f: &dyn Fn(&HypothesisRow) -> f64| {
-        f64_values(&rows.iter().map(f).collect::<Array1<f64>>())
-    };
     let strings =
         |f: &dyn Fn(&HypothesisRow) -> String| Values::Strings(rows.iter().map(f).collect());
     let dims = [dim::HYPOTHESIS];
@@ -299,111 +299,111 @@ pub fn hypotheses_groups(rows: &[HypothesisRow], attrs: &[(String, AttrValue)]) 
     for (name, value) in attrs {
         top = top.attr(name, value.clone());
     }
-    let table = GroupSpec::new(&format!("{}/{}", group::EVIDENCE, group::HYPOTHESES))
+    let mut table = GroupSpec::new(&format!("{}/{}", group::EVIDENCE, group::HYPOTHESES))
         .coord(dim::HYPOTHESIS, strings(&|r| r.name.clone()))
         .var(Variable::new(
             var::ESTIMATOR_USED,
             &dims,
             strings(&|r| r.estimator.clone()),
-        ))
-        .var(Variable::new(var::LOG_Z, &dims, column(&|r| r.log_z)))
-        .var(Variable::new(
-            var::LOG_Z_ERROR,
-            &dims,
-            column(&|r| r.log_z_error),
-        ))
-        .var(Variable::new(
-            var::PRIOR_ODDS,
-            &dims,
-            column(&|r| r.prior_odds),
-        ))
-        .var(Variable::new(
-            var::POSTERIOR_PROBABILITY,
-            &dims,
-            column(&|r| r.posterior_probability),
-        ))
-        .var(Variable::new(
-            var::LOG_BAYES_FACTOR,
-            &dims,
-            column(&|r| r.log_bayes_factor),
-        ))
-        .var(Variable::new(
-            var::LOG_BAYES_FACTOR_ERROR,
-            &dims,
-            column(&|r| r.log_bayes_factor_error),
-        ))
-        .var(reliable)
-        .var(calls)
-        .var(Variable::new(
-            var::FILE,
-            &dims,
-            strings(&|r| r.file.clone()),
         ));
+    let columns: [Column<HypothesisRow>; 6] = [
+        (var::LOG_Z, |r| r.log_z),
+        (var::LOG_Z_ERROR, |r| r.log_z_error),
+        (var::PRIOR_ODDS, |r| r.prior_odds),
+        (var::POSTERIOR_PROBABILITY, |r| r.posterior_probability),
+        (var::LOG_BAYES_FACTOR, |r| r.log_bayes_factor),
+        (var::LOG_BAYES_FACTOR_ERROR, |r| r.log_bayes_factor_error),
+    ];
+    for (name, f) in columns {
+        table = table.var(Variable::new(
+            name,
+            &dims,
+            f64_values(&rows.iter().map(f).collect::<Array1<f64>>()),
+        ));
+    }
+    table = table.var(reliable).var(calls).var(Variable::new(
+        var::FILE,
+        &dims,
+        strings(&|r| r.file.clone()),
+    ));
     vec![top, table]
+}
+
+/// The `summary/` group: per-parameter statistics and the grid coordinates.
+pub fn summary_group(
+    s: &Summary,
+    param_coords: &[(&'static str, Array1<f64>, &'static str)],
+) -> GroupSpec {
+    let mut summary =
+        GroupSpec::new(group::SUMMARY).attr(attr::N_SAMPLES, AttrValue::Int(s.n_samples as i64));
+    for (name, values) in [
+        (var::MEAN, &s.mean),
+        (var::STD, &s.std),
+        (var::Q05, &s.q05),
+        (var::Q50, &s.q50),
+        (var::Q95, &s.q95),
+    ]
+    .into_iter()
+    .chain(s.extra.iter().map(|(n, v)| (*n, v)))
+    {
+        summary = summary.var(Variable::new(name, &[dim::PARAM], f64_values(values)));
+    }
+    for (name, values, units) in param_coords {
+        summary = summary.var(
+            Variable::new(name, &[dim::PARAM], f64_values(values))
+                .with_attr(attr::UNITS, text(units)),
+        );
+    }
+    summary
 }
 
 /// The `evidence/` group: one row per estimator along the `estimator` dimension.
 pub fn evidence_group(rows: &[EvidenceRow]) -> GroupSpec {
-    let column =
-        |f: &dyn Fn(&EvidenceRow) -> f64| f64_values(&rows.iter().map(f).collect::<Array1<f64>>());
     let names: Vec<String> = rows.iter().map(|r| r.estimator.clone()).collect();
     let dims = [dim::ESTIMATOR];
     let (reliable, calls) =
         reliable_and_calls(rows.iter().map(|r| (r.reliable, r.forward_calls)), &dims);
-    GroupSpec::new(group::EVIDENCE)
+    let bound = rows
+        .iter()
+        .map(|r| {
+            if r.lower_bound {
+                "lower_bound"
+            } else {
+                "estimate"
+            }
+            .to_string()
+        })
+        .collect();
+    let mut g = GroupSpec::new(group::EVIDENCE)
         .attr(attr::ESTIMATORS, text(&names.join(" ")))
         .coord(dim::ESTIMATOR, Values::Strings(names))
-        .var(Variable::new(
-            var::BOUND,
-            &dims,
-            Values::Strings(
-                rows.iter()
-                    .map(|r| {
-                        if r.lower_bound {
-                            "lower_bound"
-                        } else {
-                            "estimate"
-                        }
-                        .to_string()
-                    })
-                    .collect(),
-            ),
-        ))
-        .var(Variable::new(var::LOG_Z, &dims, column(&|r| r.log_z)))
-        .var(Variable::new(
-            var::LOG_Z_ERROR,
-            &dims,
-            column(&|r| r.log_z_error),
-        ))
-        .var(Variable::new(
-            var::INFORMATION,
-            &dims,
-            column(&|r| r.information),
-        ))
-        .var(Variable::new(var::ESS, &dims, column(&|r| r.ess)))
+        .var(Variable::new(var::BOUND, &dims, Values::Strings(bound)))
         .var(calls)
-        .var(Variable::new(var::KHAT, &dims, column(&|r| r.khat)))
-        .var(reliable)
-        .var(Variable::new(
-            var::DISCRETISATION_ERROR,
+        .var(reliable);
+    let columns: [Column<EvidenceRow>; 8] = [
+        (var::LOG_Z, |r| r.log_z),
+        (var::LOG_Z_ERROR, |r| r.log_z_error),
+        (var::INFORMATION, |r| r.information),
+        (var::ESS, |r| r.ess),
+        (var::KHAT, |r| r.khat),
+        (var::DISCRETISATION_ERROR, |r| r.discretisation_error),
+        (var::PRIOR_LOG_NORMALISER, |r| r.prior_log_normaliser),
+        (var::PRIOR_LOG_NORMALISER_ERROR, |r| {
+            r.prior_log_normaliser_error
+        }),
+    ];
+    for (name, f) in columns {
+        g = g.var(Variable::new(
+            name,
             &dims,
-            column(&|r| r.discretisation_error),
-        ))
-        .var(Variable::new(
-            var::PRIOR_LOG_NORMALISER,
-            &dims,
-            column(&|r| r.prior_log_normaliser),
-        ))
-        .var(Variable::new(
-            var::PRIOR_LOG_NORMALISER_ERROR,
-            &dims,
-            column(&|r| r.prior_log_normaliser_error),
-        ))
-        .var(Variable::new(
-            var::NOTE,
-            &dims,
-            Values::Strings(rows.iter().map(|r| r.note.clone()).collect()),
-        ))
+            f64_values(&rows.iter().map(f).collect::<Array1<f64>>()),
+        ));
+    }
+    g.var(Variable::new(
+        var::NOTE,
+        &dims,
+        Values::Strings(rows.iter().map(|r| r.note.clone()).collect()),
+    ))
 }
 
 impl RunRecord {
@@ -513,28 +513,7 @@ impl RunRecord {
             ));
         }
 
-        let s = &self.summary;
-        let mut summary = GroupSpec::new(group::SUMMARY)
-            .attr(attr::N_SAMPLES, AttrValue::Int(s.n_samples as i64));
-        for (name, values) in [
-            (var::MEAN, &s.mean),
-            (var::STD, &s.std),
-            (var::Q05, &s.q05),
-            (var::Q50, &s.q50),
-            (var::Q95, &s.q95),
-        ]
-        .into_iter()
-        .chain(s.extra.iter().map(|(n, v)| (*n, v)))
-        {
-            summary = summary.var(Variable::new(name, &[dim::PARAM], f64_values(values)));
-        }
-        for (name, values, units) in &self.param_coords {
-            summary = summary.var(
-                Variable::new(name, &[dim::PARAM], f64_values(values))
-                    .with_attr(attr::UNITS, text(units)),
-            );
-        }
-        groups.push(summary);
+        groups.push(summary_group(&self.summary, &self.param_coords));
 
         let mut diagnostics = GroupSpec::new(group::DIAGNOSTICS);
         for (trace, column) in self.history.columns() {

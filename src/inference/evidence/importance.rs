@@ -76,12 +76,7 @@ pub fn importance_sampling(w: &Weights) -> Estimate {
         .sum();
     let error = (relative / (s * (s - 1.0))).sqrt();
     let smoothed = psis(&w.log_w);
-    let ess = 1.0
-        / smoothed
-            .log_weights
-            .iter()
-            .map(|v| (2.0 * v).exp())
-            .sum::<f64>();
+    let ess = smoothed.ess();
     let posterior_ll: f64 = smoothed
         .log_weights
         .iter()

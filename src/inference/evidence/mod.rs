@@ -16,6 +16,7 @@
 pub mod importance;
 pub mod prior_normaliser;
 pub mod psis;
+pub mod reweight;
 pub mod tempered;
 
 use std::path::Path;

@@ -228,7 +228,8 @@ impl<'a> Ladder<'a> {
             .collect();
         // Rung 0: the marginals themselves, drawn exactly.
         let mut chains = Vec::with_capacity(CHAINS);
-        let mut penalties: Vec<Vec<f64>> = (0..CHAINS).map(|_| Vec::with_capacity(SWEEPS)).collect();
+        let mut penalties: Vec<Vec<f64>> =
+            (0..CHAINS).map(|_| Vec::with_capacity(SWEEPS)).collect();
         for (c, rng) in rngs.iter_mut().enumerate() {
             for _ in 0..SWEEPS {
                 let chain = self.chain(self.draw_marginals(rng));

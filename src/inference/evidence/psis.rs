@@ -14,6 +14,17 @@ pub struct Psis {
     pub khat: f64,
 }
 
+impl Psis {
+    /// The effective sample size 1/Σ w̃² of the smoothed normalised weights.
+    pub fn ess(&self) -> f64 {
+        1.0 / self
+            .log_weights
+            .iter()
+            .map(|v| (2.0 * v).exp())
+            .sum::<f64>()
+    }
+}
+
 /// The k̂ above which an importance-sampling estimate from `samples` weights is unreliable.
 pub fn khat_threshold(samples: usize) -> f64 {
     (1.0 - 1.0 / (samples as f64).log10()).min(0.7)
@@ -28,11 +39,21 @@ pub fn log_sum_exp(x: &[f64]) -> f64 {
     top + x.iter().map(|v| (v - top).exp()).sum::<f64>().ln()
 }
 
-/// Pareto-smooths the log weights `log_w` (finite, or −∞ for a zero weight).
+/// Pareto-smooths the log weights `log_w` (finite, or −∞ for a zero weight). Weights that are
+/// all equal where they are not zero (a prior replaced by a narrower uniform one, say) are
+/// bounded: k̂ = −∞ and nothing to smooth (ArviZ reports +∞ there, its tail being too short to
+/// fit).
 pub fn psis(log_w: &[f64]) -> Psis {
     let n = log_w.len();
     let top = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut x: Vec<f64> = log_w.iter().map(|v| v - top).collect();
+    if top.is_finite() && x.iter().all(|&v| v == 0.0 || v == f64::NEG_INFINITY) {
+        let total = log_sum_exp(&x);
+        return Psis {
+            log_weights: x.iter().map(|v| v - total).collect(),
+            khat: f64::NEG_INFINITY,
+        };
+    }
     let tail = (n as f64 / 5.0).min(3.0 * (n as f64).sqrt()).ceil() as usize;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
@@ -222,10 +243,18 @@ mod tests {
     }
 
     #[test]
-    fn equal_weights_stay_equal() {
+    fn equal_weights_stay_equal_and_are_bounded() {
         let result = psis(&[0.3; 400]);
         for w in &result.log_weights {
             assert!((w + 400f64.ln()).abs() < 1e-12);
         }
+        assert_eq!(result.khat, f64::NEG_INFINITY);
+        // Equal where not zero: still bounded.
+        let mut log_w = vec![1.5; 300];
+        log_w.extend([f64::NEG_INFINITY; 100]);
+        let result = psis(&log_w);
+        assert_eq!(result.khat, f64::NEG_INFINITY);
+        assert!((result.log_weights[0] + 300f64.ln()).abs() < 1e-12);
+        assert_eq!(result.log_weights[350], f64::NEG_INFINITY);
     }
 }
