@@ -12,7 +12,7 @@ use crate::core::error::{Error, Result};
 use crate::core::io::hdf5_util::{AttrValue, H5Reader};
 use crate::core::io::names::{attr, group, var};
 use crate::core::io::output::{EvidenceRow, evidence_group};
-use crate::core::io::results::{read_evidence_rows, read_kept_group};
+use crate::core::io::results::{read_evidence_rows, read_kept_group, require_complete};
 use crate::core::parallel::{Comm, Par};
 use crate::inference::RunContext;
 use crate::inference::evidence::{EvidenceInput, estimate};
@@ -25,15 +25,11 @@ pub(super) fn evidence(
     comm: &dyn Comm,
 ) -> Result<Vec<EvidenceRow>> {
     let reader = H5Reader::open(file)?;
-    let status = reader.root_text(attr::STATUS)?;
-    if status != "complete" {
-        return Err(Error::input(
-            file,
-            format!(
-                "status is `{status}`: the evidence needs a complete result (finish the run with --resume)"
-            ),
-        ));
-    }
+    require_complete(
+        &reader,
+        file,
+        "the evidence needs a complete result (finish the run with --resume)",
+    )?;
     let kept: Vec<_> = [group::TEMPERING, group::VARIATIONAL]
         .into_iter()
         .map(|g| read_kept_group(&reader, g))

@@ -17,8 +17,9 @@ use crate::core::error::{ConfigIssue, Error, Result};
 use crate::core::io::hdf5_util::{
     AttrValue, GroupSpec, H5Reader, Values, Variable, remove_groups, replace_group,
 };
-use crate::core::io::names::{attr, dim, group, var};
+use crate::core::io::names::{dim, group, var};
 use crate::core::io::output::{Summary, summary_group};
+use crate::core::io::results::require_complete;
 use crate::inference::evidence::prior_normaliser::prior_normaliser;
 use crate::inference::evidence::reweight::{Reweighting, log_prior_of, reweight, weighted_summary};
 use crate::posterior::{Prior, param_coordinates};
@@ -64,13 +65,7 @@ pub(super) fn reweight_command(
     out: Option<&Path>,
 ) -> Result<(PathBuf, Reweighting)> {
     let reader = H5Reader::open(file)?;
-    let status = reader.root_text(attr::STATUS)?;
-    if status != "complete" {
-        return Err(Error::input(
-            file,
-            format!("status is `{status}`: reweight a complete result"),
-        ));
-    }
+    require_complete(&reader, file, "reweight a complete result")?;
     let new_raw = read_prior(prior_file)?;
     let old = super::evidence::recorded_spec(&reader, file, None)?;
     let new = super::evidence::recorded_spec(&reader, file, Some((&new_raw, prior_file)))?;

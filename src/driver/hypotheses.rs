@@ -14,7 +14,7 @@ use crate::core::error::{Error, Result};
 use crate::core::io::hdf5_util::{AttrValue, H5Reader};
 use crate::core::io::names::attr;
 use crate::core::io::output::{HypothesisRow, hypotheses_groups};
-use crate::core::io::results::read_evidence_rows;
+use crate::core::io::results::{read_evidence_rows, require_complete};
 use crate::core::parallel::{Comm, Partition};
 
 /// Runs every hypothesis of `spec` and writes the evidence table; returns it (on every rank).
@@ -79,13 +79,7 @@ pub fn combine(files: &[PathBuf]) -> Result<(Vec<HypothesisRow>, String)> {
     let mut fingerprint: Option<(String, &Path)> = None;
     for file in files {
         let reader = H5Reader::open(file)?;
-        let status = reader.root_text(attr::STATUS)?;
-        if status != "complete" {
-            return Err(Error::input(
-                file,
-                format!("status is `{status}`: only complete results enter the table"),
-            ));
-        }
+        require_complete(&reader, file, "only complete results enter the table")?;
         let data = reader.root_text(attr::DATA_FINGERPRINT).unwrap_or_default();
         match &fingerprint {
             None => fingerprint = Some((data, file)),

@@ -155,8 +155,10 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
     }
     method.finish(&mut ctx)?;
     totals.set_solves(ctx.solve_counts());
-    let mut output_now = method.output();
-    if let Some(evidence) = &spec.evidence {
+    // The output (a copy of every draw) is built on the root, which writes it, and on every
+    // rank only when the evidence estimators (collectives) read its kept groups.
+    let mut output_now = (comm.is_root() || spec.evidence.is_some()).then(|| method.output());
+    if let (Some(evidence), Some(output_now)) = (&spec.evidence, &mut output_now) {
         let input = crate::inference::evidence::EvidenceInput {
             kept: &output_now.kept,
             file: &output.path,
@@ -175,7 +177,7 @@ pub fn run(spec: &RunSpec, comm: &dyn Comm, options: RunOptions) -> Result<RunOu
         let record = build_record(&RecordInputs {
             spec,
             posterior: &posterior,
-            output: output_now,
+            output: output_now.expect("built on the root"),
             history: &history,
             status: Status::Complete,
             iterations_done: done,

@@ -157,6 +157,16 @@ pub fn read_hypotheses_table(file: &H5Reader) -> Result<Vec<HypothesisRow>> {
         .collect())
 }
 
+/// Refuses a result whose status is not `complete`; `purpose` says what needs it complete.
+pub fn require_complete(file: &H5Reader, path: &Path, purpose: &str) -> Result<()> {
+    let status = file.root_text(attr::STATUS)?;
+    if status == "complete" {
+        Ok(())
+    } else {
+        Err(Error::input(path, format!("status is `{status}`: {purpose}")))
+    }
+}
+
 /// A root attribute as display text.
 pub fn attr_text(file: &H5Reader, name: &str) -> String {
     match file.root_attr(name) {
